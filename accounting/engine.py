@@ -1,0 +1,322 @@
+"""The calculation: a methodology and a list of activity lines → per-line results and totals.
+
+:func:`calculate` validates the whole request, collecting every invalid field (each with its
+JSON pointer) before it gives up, so a client can fix a file in one round. Figures are exact
+Decimals; :meth:`Calculation.as_json` presents them (6 decimals for tonnes) with the
+methodology's rounded reporting figures beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from typing import Any
+
+from accounting import methodologies
+from accounting.errors import FieldError, InvalidInput
+from accounting.lines import Context, Emission, LineInvalid, LineReader, Parameter, Production, escape
+from accounting.methodologies import GASES, Methodology
+from accounting.numbers import CONTEXT, INTENSITY_PLACES, ZERO, NumberError, parse_decimal, present, round_to
+from accounting.registry import CATEGORIES, DIRECT_CATEGORIES
+
+SECTORS = ("cement", "steel", "aluminium")
+#: Most lines in one calculation (a facility-year of monthly lines for ~800 sources).
+MAX_LINES = 10_000
+#: Most errors reported for one request; the rest are summarised.
+MAX_ERRORS = 200
+MAX_REF_LENGTH = 64
+TOP_LEVEL_FIELDS = frozenset({"methodology", "sector", "year", "lines"})
+
+
+@dataclass(slots=True)
+class LineResult:
+    """The result of one activity line. Figures are exact; ``as_json`` presents them."""
+
+    ref: str
+    source: str
+    month: int | None
+    method: str
+    category: str | None
+    gases: dict[str, Decimal]
+    co2e: Decimal
+    biogenic_co2: Decimal
+    parameters: list[Parameter]
+    product: str | None = None
+    production: Decimal | None = None
+
+    @property
+    def uses_defaults(self) -> bool:
+        return any(p.origin == "default" for p in self.parameters)
+
+    def as_json(self) -> dict[str, Any]:
+        parameters: dict[str, Any] = {}
+        for p in self.parameters:
+            entry: dict[str, Any] = {"value": p.value, "unit": p.unit, "origin": p.origin}
+            if p.factor is not None:
+                entry["source"] = p.factor.citation
+                entry["table"] = p.factor.table
+                entry["confidence"] = p.factor.confidence
+            parameters[p.name] = entry
+        body: dict[str, Any] = {
+            "ref": self.ref,
+            "source": self.source,
+            "month": self.month,
+            "method": self.method,
+            "category": self.category,
+            "gases": {gas: present(value) for gas, value in self.gases.items()},
+            "co2e": present(self.co2e),
+            "biogenic_co2": present(self.biogenic_co2),
+            "origin": "default" if self.uses_defaults else "measured",
+            "parameters": parameters,
+        }
+        if self.product is not None:
+            body["product"] = self.product
+            body["quantity"] = present(self.production or ZERO)
+        return body
+
+
+@dataclass(slots=True)
+class Totals:
+    by_category: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, ZERO))
+    by_gas: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(GASES, ZERO))
+    biogenic_co2: Decimal = ZERO
+    default_co2e: Decimal = ZERO
+
+    @property
+    def direct(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c in DIRECT_CATEGORIES), ZERO)
+
+    @property
+    def indirect(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c not in DIRECT_CATEGORIES), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.direct + self.indirect
+
+
+@dataclass(slots=True)
+class Calculation:
+    """Everything a calculation produced, exact."""
+
+    methodology: Methodology
+    sector: str | None
+    year: int | None
+    lines: list[LineResult]
+    totals: Totals
+    intensity_product: str | None
+    production: Decimal
+
+    def intensity(self) -> dict[str, Any] | None:
+        if self.intensity_product is None or self.production <= ZERO:
+            return None
+        return {
+            "product": self.intensity_product,
+            "production": present(self.production),
+            "direct": present(self.totals.direct / self.production, INTENSITY_PLACES),
+            "total": present(self.totals.total / self.production, INTENSITY_PLACES),
+        }
+
+    def totals_json(self) -> dict[str, Any]:
+        t = self.totals
+        places, mode = self.methodology.rounding_places, self.methodology.rounding_mode
+        exact = {"direct": t.direct, "indirect": t.indirect, "total": t.total}
+        return {
+            **{name: present(value) for name, value in exact.items()},
+            "co2e": present(t.total),
+            "by_category": {c: present(v) for c, v in t.by_category.items()},
+            "by_gas": {g: present(v) for g, v in t.by_gas.items()},
+            "biogenic_co2": present(t.biogenic_co2),
+            "default_share": present(t.default_co2e / t.total, INTENSITY_PLACES) if t.total > ZERO else ZERO,
+            "reported": {
+                **{name: round_to(value, places, mode) for name, value in exact.items()},
+                "co2e": round_to(t.total, places, mode),
+                "by_category": {c: round_to(v, places, mode) for c, v in t.by_category.items()},
+                "biogenic_co2": round_to(t.biogenic_co2, places, mode),
+                "rounding": {"places": places, "mode": mode},
+            },
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        with localcontext(CONTEXT):
+            return {
+                "methodology": self.methodology.code,
+                "methodology_version": self.methodology.version,
+                "gwp": self.methodology.gwp_set,
+                "sector": self.sector,
+                "year": self.year,
+                "lines": [line.as_json() for line in self.lines],
+                "totals": self.totals_json(),
+                "intensity": self.intensity(),
+            }
+
+
+def _integer(raw: Any, pointer: str, low: int, high: int, errors: list[FieldError]) -> int | None:
+    try:
+        value = parse_decimal(raw)
+    except NumberError as error:
+        errors.append(FieldError(pointer, error.code, error.detail))
+        return None
+    if value != value.to_integral_value() or not low <= value <= high:
+        errors.append(FieldError(pointer, "out_of_range", f"must be a whole number from {low} to {high}"))
+        return None
+    return int(value)
+
+
+def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None, str | None, int | None, Any]:
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("the body must be a JSON object", [FieldError("", "invalid_type", "expected an object")])
+    for key in payload:
+        if key not in TOP_LEVEL_FIELDS:
+            errors.append(FieldError(f"/{escape(str(key))}", "unknown_field",
+                                     f"{key!r} is not a field; expected {', '.join(sorted(TOP_LEVEL_FIELDS))}"))
+    methodology = None
+    code = payload.get("methodology") or methodologies.DEFAULT_CODE
+    if not isinstance(code, str):
+        errors.append(FieldError("/methodology", "invalid_type", "methodology must be a code"))
+    else:
+        try:
+            methodology = methodologies.get(code)
+        except methodologies.UnknownMethodology as error:
+            errors.append(FieldError("/methodology", error.code, error.detail))
+    sector = payload.get("sector")
+    if sector is not None and sector not in SECTORS:
+        errors.append(FieldError("/sector", "unknown_code", f"sector must be one of {', '.join(SECTORS)}"))
+        sector = None
+    year = payload.get("year")
+    if year is not None:
+        year = _integer(year, "/year", 1990, 2100, errors)
+    lines = payload.get("lines")
+    if not isinstance(lines, list) or not lines:
+        errors.append(FieldError("/lines", "required", "lines must be a non-empty list of activity lines"))
+        lines = None
+    elif len(lines) > MAX_LINES:
+        errors.append(FieldError("/lines", "too_many_items", f"at most {MAX_LINES} lines per calculation"))
+        lines = None
+    return methodology, sector, year, lines
+
+
+def calculate(payload: Mapping[str, Any]) -> Calculation:
+    """Calculate emissions for ``{methodology?, sector?, year?, lines: [...]}`` (SPEC §4).
+
+    Raises :class:`~accounting.errors.InvalidInput` listing every invalid field.
+    """
+    errors: list[FieldError] = []
+    methodology, sector, year, lines = _header(payload, errors)
+    if methodology is None or lines is None:
+        raise InvalidInput("the request is invalid", errors)
+    with localcontext(CONTEXT):
+        return _calculate(methodology, sector, year, lines, errors)
+
+
+def _calculate(methodology: Methodology, sector: str | None, year: int | None, lines: Sequence[Any],
+               errors: list[FieldError]) -> Calculation:
+    context = Context(year=year, sector=sector)
+    methods = methodology.methods
+    gwp_cf4, gwp_c2f6 = methodology.gwp["CF4"], methodology.gwp["C2F6"]
+    results: list[LineResult] = []
+    refs: set[str] = set()
+    totals = Totals()
+    by_category, by_gas = totals.by_category, totals.by_gas
+    produced: dict[str, Decimal] = {}
+
+    for index, line in enumerate(lines):
+        pointer = f"/lines/{index}"
+        if len(errors) >= MAX_ERRORS:
+            break
+        if not isinstance(line, Mapping):
+            errors.append(FieldError(pointer, "invalid_type", "an activity line must be an object"))
+            continue
+        source = line.get("source")
+        found = methods.get(source) if isinstance(source, str) else None
+        if found is None:
+            errors.append(FieldError(f"{pointer}/source", "unknown_source",
+                                     f"source must be one of {', '.join(sorted(methods))}"))
+            continue
+        allowed = found.allowed_fields
+        foreign = [key for key in line if key not in allowed]
+        if foreign:
+            errors.extend(FieldError(f"{pointer}/{escape(str(key))}", "unknown_field",
+                                     f"{key!r} is not a field of a {source} line") for key in foreign)
+            continue
+        ref = line.get("ref")
+        if ref is not None and (not isinstance(ref, str) or not ref or len(ref) > MAX_REF_LENGTH):
+            errors.append(FieldError(f"{pointer}/ref", "invalid_type",
+                                     f"ref must be a non-empty text of at most {MAX_REF_LENGTH} characters"))
+            continue
+        if ref is not None:
+            if ref in refs:
+                errors.append(FieldError(f"{pointer}/ref", "duplicate", f"ref {ref!r} is used by an earlier line"))
+                continue
+            refs.add(ref)
+        month = line.get("month")
+        if month is not None:
+            month = _integer(month, f"{pointer}/month", 1, 12, errors)
+            if month is None:
+                continue
+        reader = LineReader(line, pointer, methodology, context)
+        try:
+            outcome = found.function(reader, methodology)
+        except LineInvalid as invalid:
+            errors.append(invalid.error)
+            continue
+        if errors:
+            continue  # keep validating, but results are no longer needed
+        result = LineResult(ref or "", source, month, found.variant, found.category, {}, ZERO, ZERO, reader.parameters)
+        if isinstance(outcome, Production):
+            result.product, result.production = outcome.product, outcome.quantity
+            produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity
+        else:
+            _account(result, outcome, gwp_cf4, gwp_c2f6)
+            category = found.category
+            assert category is not None
+            by_category[category] += result.co2e
+            for gas, value in result.gases.items():
+                by_gas[gas] += value
+            totals.biogenic_co2 += result.biogenic_co2
+            if result.uses_defaults:
+                totals.default_co2e += result.co2e
+        results.append(result)
+
+    if errors:
+        if len(errors) >= MAX_ERRORS:
+            errors.append(FieldError("/lines", "too_many_errors", f"validation stopped after {MAX_ERRORS} errors"))
+        raise InvalidInput(f"{len(errors)} invalid field(s)", errors)
+    _assign_refs(results, refs)
+    product = _intensity_product(methodology, sector, produced)
+    return Calculation(methodology, sector, year, results, totals, product,
+                       produced.get(product, ZERO) if product else ZERO)
+
+
+def _account(result: LineResult, emission: Emission, gwp_cf4: Decimal, gwp_c2f6: Decimal) -> None:
+    result.gases["CO2"] = emission.co2
+    co2e = emission.co2
+    if emission.cf4 is not None:
+        result.gases["CF4"] = emission.cf4
+        co2e += emission.cf4 * gwp_cf4
+    if emission.c2f6 is not None:
+        result.gases["C2F6"] = emission.c2f6
+        co2e += emission.c2f6 * gwp_c2f6
+    result.co2e = co2e
+    result.biogenic_co2 = emission.biogenic_co2
+
+
+def _assign_refs(results: list[LineResult], taken: set[str]) -> None:
+    """Give lines without a ``ref`` one (``line-N``, N counted from 1), never reusing a given ref."""
+    for number, result in enumerate(results, start=1):
+        if not result.ref:
+            candidate, suffix = f"line-{number}", 1
+            while candidate in taken:
+                suffix += 1
+                candidate = f"line-{number}-{suffix}"
+            taken.add(candidate)
+            result.ref = candidate
+
+
+def _intensity_product(methodology: Methodology, sector: str | None, produced: Mapping[str, Decimal]) -> str | None:
+    """The sector's product (clinker, crude steel, liquid aluminium), or the one such product the lines name."""
+    if sector is not None:
+        return methodology.product_for(sector)
+    candidates = [p for p in methodology.section("products").values() if p in produced]
+    return candidates[0] if len(candidates) == 1 else None

@@ -1,0 +1,258 @@
+"""Methodologies: versioned, immutable bundles of method variants, default factors, GWP set,
+C-to-CO2 factor and rounding rule.
+
+Each bundle is a TOML file in ``accounting/data/methodologies/`` with provenance (source,
+table, confidence) on every value. Files are read once; a published version is never edited:
+a new default value is a new version with a new code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import globalwarmingpotentials
+
+from accounting.errors import MethodologyDataError, UnknownMethodology
+from accounting.numbers import CONTEXT, parse_ratio
+from accounting.registry import Method, lookup
+
+DEFAULT_CODE = "cn-mee-2024"
+CONFIDENCE_TAGS = frozenset({"V", "3P", "UV"})
+#: GWP set names used in bundles → column of the ``globalwarmingpotentials`` package (100-year).
+GWP_SETS = {"SAR": "SARGWP100", "AR4": "AR4GWP100", "AR5": "AR5GWP100", "AR6": "AR6GWP100"}
+GASES = ("CO2", "CF4", "C2F6")
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One published value with its provenance."""
+
+    value: Decimal
+    unit: str
+    source: str
+    citation: str
+    table: str
+    confidence: str
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "source": self.citation,
+            "table": self.table,
+            "confidence": self.confidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A plausibility band used by the automated checks."""
+
+    low: Decimal
+    high: Decimal
+    unit: str
+    source: str
+    citation: str
+    confidence: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "unit": self.unit, "source": self.citation,
+                "confidence": self.confidence}
+
+
+def _freeze(node: Any, path: str, sources: Mapping[str, str]) -> Any:
+    """Turn the parsed TOML into read-only mappings with Factor and Band leaves."""
+    if isinstance(node, dict):
+        if "value" in node or "low" in node:
+            return _leaf(node, path, sources)
+        return MappingProxyType({key: _freeze(value, f"{path}.{key}", sources) for key, value in node.items()})
+    return node
+
+
+def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor | Band:
+    source = node.get("source")
+    confidence = node.get("confidence")
+    if source not in sources:
+        raise MethodologyDataError(f"{path}: source {source!r} is not listed in [sources]")
+    if confidence not in CONFIDENCE_TAGS:
+        raise MethodologyDataError(f"{path}: confidence must be one of {sorted(CONFIDENCE_TAGS)}")
+    try:
+        if "low" in node:
+            return Band(Decimal(node["low"]), Decimal(node["high"]), node["unit"], source, sources[source],
+                        confidence)
+        return Factor(parse_ratio(node["value"]), node["unit"], source, sources[source],
+                      node.get("table", ""), confidence)
+    except (ArithmeticError, KeyError, ValueError, TypeError) as error:
+        raise MethodologyDataError(f"{path}: malformed value ({error})") from error
+
+
+@dataclass(frozen=True)
+class Methodology:
+    """A published methodology version. Immutable; obtain through :func:`get`."""
+
+    code: str
+    title: str
+    version: str
+    published: str
+    gwp_set: str
+    gwp: Mapping[str, Decimal]
+    rounding_places: int
+    rounding_mode: str
+    default_anode_effect_method: str
+    data: Mapping[str, Any]
+    methods: Mapping[str, Method] = field(repr=False)
+
+    # -- data access ------------------------------------------------------------------------
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A table of the bundle (empty when the bundle has none)."""
+        value = self.data.get(name, MappingProxyType({}))
+        return value if isinstance(value, Mapping) else MappingProxyType({})
+
+    def factor(self, path: str) -> Factor | None:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, Factor) else None
+
+    def value(self, path: str) -> Decimal:
+        """The value at ``path``, which a method declared in its ``needs`` (so it exists)."""
+        factor = self.factor(path)
+        if factor is None:  # pragma: no cover - checked at load time through ``needs``
+            raise MethodologyDataError(f"{self.code} lacks {path}")
+        return factor.value
+
+    def constant(self, name: str) -> Decimal:
+        return self.value(f"constants.{name}")
+
+    @property
+    def c_to_co2(self) -> Decimal:
+        return self.constant("c_to_co2")
+
+    def product_for(self, sector: str) -> str | None:
+        product = self.section("products").get(sector)
+        return product if isinstance(product, str) else None
+
+    def describe(self, *, with_tables: bool = True) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "code": self.code,
+            "title": self.title,
+            "version": self.version,
+            "published": self.published,
+            "default": self.code == DEFAULT_CODE,
+            "gwp": {"set": self.gwp_set, "values": dict(self.gwp), "source": "globalwarmingpotentials "
+                    f"{globalwarmingpotentials.__version__} ({GWP_SETS[self.gwp_set]})"},
+            "c_to_co2": self.c_to_co2,
+            "rounding": {"places": self.rounding_places, "mode": self.rounding_mode},
+            "line_kinds": {kind: {"method": m.variant, "category": m.category, "reference": m.reference}
+                           for kind, m in self.methods.items()},
+        }
+        if with_tables:
+            summary["sources"] = dict(self.section("sources"))
+            summary["factors"] = {name: _describe(value) for name, value in self.data.items()
+                                  if name not in {"sources", "methods", "products", "rounding"}
+                                  and isinstance(value, Mapping)}
+            summary["products"] = dict(self.section("products"))
+        return summary
+
+
+def _describe(node: Any) -> Any:
+    if isinstance(node, (Factor, Band)):
+        return node.describe()
+    if isinstance(node, Mapping):
+        return {key: _describe(value) for key, value in node.items()}
+    return node
+
+
+def _gwp(set_name: str) -> Mapping[str, Decimal]:
+    if set_name not in GWP_SETS:
+        raise MethodologyDataError(f"unknown GWP set {set_name!r}")
+    table = globalwarmingpotentials.data[GWP_SETS[set_name]]
+    values = {"CO2": Decimal(1)}
+    for gas in GASES[1:]:
+        # The package ships floats; their shortest repr is the published figure (6630.0 → 6630).
+        value = Decimal(repr(table[gas]))
+        values[gas] = value.to_integral_value() if value == value.to_integral_value() else value
+    return MappingProxyType(values)
+
+
+def _load(text: str, filename: str) -> Methodology:
+    raw = tomllib.loads(text)
+    sources = raw.get("sources", {})
+    try:
+        data = _freeze({k: v for k, v in raw.items() if k != "sources"}, raw.get("code", filename), sources)
+        rounding = raw["rounding"]
+        places_factor = rounding.get("places")
+        methods = {kind: lookup(kind, variant) for kind, variant in raw["methods"].items()}
+        methodology = Methodology(
+            code=raw["code"],
+            title=raw["title"],
+            version=str(raw["version"]),
+            published=str(raw.get("published", "")),
+            gwp_set=raw["gwp"],
+            gwp=_gwp(raw["gwp"]),
+            rounding_places=int(places_factor["value"] if isinstance(places_factor, dict) else places_factor),
+            rounding_mode=_value(rounding.get("mode")),
+            default_anode_effect_method=raw.get("default_anode_effect_method", ""),
+            data=MappingProxyType({**data, "sources": MappingProxyType(dict(sources))}),
+            methods=MappingProxyType(methods),
+        )
+    except KeyError as error:
+        raise MethodologyDataError(f"{filename}: missing {error}") from error
+    for kind, resolved in methods.items():
+        for need in resolved.needs:
+            node: Any = methodology.data
+            for part in need.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if node is None:
+                raise MethodologyDataError(f"{methodology.code}: method {kind} needs {need}, which is missing")
+    return methodology
+
+
+def _value(node: Any) -> str:
+    return str(node["value"] if isinstance(node, dict) else node)
+
+
+@cache
+def _catalogue() -> Mapping[str, Methodology]:
+    import accounting.methods  # noqa: F401  (registers every method before bundles are resolved)
+
+    folder = resources.files("accounting.data.methodologies")
+    loaded: dict[str, Methodology] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            methodology = _load(entry.read_text(encoding="utf-8"), entry.name)
+            if methodology.code in loaded:
+                raise MethodologyDataError(f"methodology {methodology.code} defined twice")
+            loaded[methodology.code] = methodology
+    if DEFAULT_CODE not in loaded:
+        raise MethodologyDataError(f"default methodology {DEFAULT_CODE} is missing")
+    return MappingProxyType(loaded)
+
+
+def get(code: str) -> Methodology:
+    """The methodology published under ``code``; :class:`UnknownMethodology` if there is none."""
+    try:
+        return _catalogue()[code]
+    except (KeyError, TypeError):
+        raise UnknownMethodology(
+            f"unknown methodology {code!r}; published: {', '.join(sorted(_catalogue()))}"
+        ) from None
+
+
+def available() -> Iterator[Methodology]:
+    """Every published methodology, by code."""
+    return iter(_catalogue().values())
+
+
+def load_all() -> None:
+    """Load and check every bundle now (call at process start-up to fail fast)."""
+    _catalogue()

@@ -1,0 +1,150 @@
+"""Units: one pint registry for the process, accepted spellings, cached conversion factors.
+
+Pint is used at the edge only: to parse a unit text, check its dimension and work out the
+factor to the unit a method computes in. The factor is cached per ``(unit text, targets)``
+pair, so the hot loop multiplies Decimals and never builds a pint Quantity.
+
+Spellings that reports use but pint does not read (``Nm3``, ``10^4 Nm3``, ``%``, ``kt``,
+``kcal``) are mapped through an explicit table; ambiguous spellings (``ton``, ``cal``) are
+refused with a hint, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+import pint
+
+from accounting.numbers import CONTEXT
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WAN_NM3 = re.compile(r"10\s*(?:\^|\*\*)\s*4\s*\*?\s*N\s*m\s*(?:\^\s*3|3|³)|10⁴\s*N\s*m\s*(?:\^\s*3|3|³)|万\s*Nm3")
+_NM3 = re.compile(r"Nm\s*(?:\^\s*3|³)")
+
+#: Token spellings mapped to registry names.
+_ALIASES = {
+    "kt": "kilotonne",
+    "Mt": "megatonne",
+    "tonne": "metric_ton",
+    "tonnes": "metric_ton",
+    "kcal": "kilocalorie_it",
+    "pct": "percent",
+}
+
+#: Tokens refused because they are ambiguous, with the hint shown to the client.
+_AMBIGUOUS = {
+    "ton": "'ton' is ambiguous (short ton of 907.18 kg or metric tonne?): write 't' for the metric tonne",
+    "tons": "'tons' is ambiguous (short tons or metric tonnes?): write 't' for metric tonnes",
+    "short_ton": "short tons are not used in these reports: write 't' for metric tonnes",
+    "cal": "'cal' is ambiguous (thermochemical 4.184 J or international 4.1868 J?): write 'kcal' "
+    "(international table) or give the value in kJ",
+    "calorie": "'calorie' is ambiguous: write 'kcal' (international table) or give the value in kJ",
+    "Mcal": "write 'kcal' (international table) or give the value in MJ",
+    "Gcal": "write 'kcal' (international table) or give the value in GJ",
+}
+
+#: Spellings clients most often send, grouped by what they measure (served at /api/v1/units/).
+ACCEPTED: dict[str, tuple[str, ...]] = {
+    "mass": ("t", "kt", "Mt", "kg", "g", "Gg"),
+    "energy": ("GJ", "TJ", "MJ", "kJ", "kWh", "MWh", "GWh", "tce"),
+    "normal volume (gases)": ("Nm3", "10^4 Nm3"),
+    "volume": ("m3", "L"),
+    "fraction": ("1", "%", "t/t"),
+    "net calorific value": ("GJ/t", "MJ/kg", "kJ/kg", "kcal/kg", "GJ/10^4 Nm3", "MJ/Nm3", "kJ/Nm3"),
+    "carbon content": ("tC/GJ", "tC/TJ", "kgC/GJ", "tC/t", "tC/10^4 Nm3"),
+    "emission factor": ("tCO2/TJ", "tCO2/GJ", "kgCO2/GJ", "tCO2/t", "tCO2/MWh", "kgCO2/kWh", "tCO2/10^4 Nm3"),
+    "specific enthalpy": ("kJ/kg", "GJ/t"),
+    "temperature": ("degC", "K"),
+    "voltage": ("mV", "V"),
+}
+
+
+class UnitError(ValueError):
+    """A unit text that cannot be used where it was given; ``code`` says why."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@cache
+def registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
+    """The process-wide registry (Decimal magnitudes), built on first use (about 0.2 s)."""
+    ureg: pint.UnitRegistry = pint.UnitRegistry(  # type: ignore[type-arg]
+        non_int_type=Decimal, autoconvert_offset_to_baseunit=False
+    )
+    definitions = resources.files("accounting.data").joinpath("units.txt").read_text(encoding="utf-8")
+    for line in definitions.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            ureg.define(line)
+    return ureg
+
+
+def normalise(text: str) -> str:
+    """Rewrite a client's unit text into a pint expression over this registry's names."""
+    if not isinstance(text, str) or not text.strip() or len(text) > 64:
+        raise UnitError("unknown_unit", "a unit must be a non-empty text of at most 64 characters")
+    expression = _WAN_NM3.sub(" wanNm3 ", text.strip())
+    expression = _NM3.sub("Nm3", expression).replace("m³", "m**3").replace("°C", "degC").replace("^", "**")
+    expression = expression.replace("%", " percent ").replace("‰", " permille ")
+    if expression.strip() == "1":
+        return ""
+
+    def substitute(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in _AMBIGUOUS:
+            raise UnitError("ambiguous_unit", _AMBIGUOUS[token])
+        return _ALIASES.get(token, token)
+
+    return _TOKEN.sub(substitute, expression)
+
+
+def _parse(text: str) -> Any:
+    expression = normalise(text)
+    try:
+        return registry().parse_units(expression) if expression else registry().dimensionless
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, KeyError, SyntaxError) as error:
+        raise UnitError("unknown_unit", f"unknown unit {text!r}") from error
+
+
+@lru_cache(maxsize=8192)
+def conversion(text: str, targets: tuple[str, ...]) -> tuple[str, Decimal]:
+    """Find the target unit with the same dimension as ``text`` and the factor into it.
+
+    Returns ``(target, factor)`` such that ``value [text] × factor = value [target]``.
+    Raises :class:`UnitError` (``unknown_unit``, ``ambiguous_unit``, ``wrong_dimension``).
+    """
+    units = _parse(text)
+    ureg = registry()
+    for target in targets:
+        target_units = _parse(target)
+        if units.dimensionality == target_units.dimensionality:
+            magnitude = ureg.Quantity(Decimal(1), units).to(target_units).magnitude
+            factor = CONTEXT.plus(Decimal(magnitude)).normalize(CONTEXT)
+            return target, factor
+    expected = " or ".join(repr(t) if t != "1" else "a plain fraction" for t in targets)
+    raise UnitError("wrong_dimension", f"{text!r} cannot be converted to {expected}")
+
+
+@lru_cache(maxsize=64)
+def temperature_conversion(text: str, target: str = "degC") -> tuple[Decimal, Decimal]:
+    """Affine conversion of a temperature unit: ``value [text] × a + b = value [target]``."""
+    units = _parse(text)
+    ureg = registry()
+    target_units = _parse(target)
+    if units.dimensionality != target_units.dimensionality:
+        raise UnitError("wrong_dimension", f"{text!r} is not a temperature unit")
+    offset = Decimal(ureg.Quantity(Decimal(0), units).to(target_units).magnitude)
+    scale = Decimal(ureg.Quantity(Decimal(1), units).to(target_units).magnitude) - offset
+    return CONTEXT.plus(scale).normalize(CONTEXT), CONTEXT.plus(offset).normalize(CONTEXT)
+
+
+def accepted_units() -> dict[str, list[str]]:
+    """Accepted spellings by what they measure (every pint expression of a right dimension works too)."""
+    return {dimension: list(spellings) for dimension, spellings in ACCEPTED.items()}
