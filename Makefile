@@ -1,0 +1,64 @@
+# Open MRV service. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+MANAGE := $(PY) manage.py
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint format bench schema clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools (again when pyproject.toml changes)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + web server on :8000, demo data loaded
+	$(MANAGE) migrate --no-input
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	$(MANAGE) seed_demo | tee var/demo-tokens.txt
+	@token=$$(awk '$$1 == "operator" {print $$3}' var/demo-tokens.txt); \
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 \
+		--without-gossip --without-mingle --without-heartbeat >var/worker.log 2>&1 & \
+	worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	echo ""; \
+	echo "Celery worker started (pid $$worker, log var/worker.log)."; \
+	echo "Service at http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /healthz, readiness: /readyz)"; \
+	echo "Demo operator token: $$token"; \
+	echo "Try:"; \
+	echo "  curl -s http://127.0.0.1:$(PORT)/api/v1/calculate/ -H 'Authorization: Token '$$token \\"; \
+	echo "    -H 'Content-Type: application/json' \\"; \
+	echo "    -d '{\"methodology\": \"cn-mee-2024\", \"lines\": [{\"ref\": \"boiler-coal\", \"source\": \"fuel_combustion\", \"fuel\": \"bituminous_coal\", \"quantity\": {\"value\": \"1000\", \"unit\": \"t\"}}]}'"; \
+	echo ""; \
+	$(MANAGE) runserver 0.0.0.0:$(PORT)
+
+test: venv ## run the test suite (SQLite, or PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set); PYTEST_ARGS=... passes options
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff check, ruff format --check, mypy (strict) on accounting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy accounting
+
+format: venv ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv ## run the benchmarks (python -m bench)
+	$(PY) -m bench
+
+schema: venv ## regenerate and validate openapi.yaml (commit it with the API change)
+	$(MANAGE) spectacular --file openapi.yaml --validate
+
+clean: ## remove the virtualenv and runtime state (database, queues, static files)
+	rm -rf $(VENV) var

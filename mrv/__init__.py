@@ -1,0 +1,1 @@
+"""The Django app of the MRV service: models, services, selectors, API, tasks and admin."""

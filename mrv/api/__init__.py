@@ -1,0 +1,1 @@
+"""The HTTP API (Django REST framework): parsers, renderers, problem documents, views and URLs."""

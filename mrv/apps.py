@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MrvConfig(AppConfig):
+    name = "mrv"
+    verbose_name = "MRV"

@@ -1,0 +1,1 @@
+"""Selectors: every read the service makes, as keyword-only functions scoped by who asks."""

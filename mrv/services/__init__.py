@@ -1,0 +1,1 @@
+"""Services: every write the service makes, as keyword-only functions (HackSoft Django-Styleguide)."""
