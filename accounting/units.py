@@ -149,3 +149,8 @@ def temperature_conversion(text: str, target: str = "degC") -> tuple[Decimal, De
 def accepted_units() -> dict[str, list[str]]:
     """Accepted spellings by what they measure (every pint expression of a right dimension works too)."""
     return {dimension: list(spellings) for dimension, spellings in ACCEPTED.items()}
+
+
+def refused_spellings() -> dict[str, str]:
+    """Spellings refused as ambiguous, with the hint given to the client."""
+    return dict(_AMBIGUOUS)

@@ -1,34 +1,75 @@
-"""Calculation endpoints (placeholder until the calculation views land: every one answers 501)."""
+"""Stateless calculation endpoints: ``POST /calculate/``, methodologies and units.
+
+Views are thin: the request body (already parsed with exact Decimals) goes to the engine, whose
+domain errors become problem documents in the exception handler.
+"""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-_NOT_YET = {"detail": "Not implemented yet."}
+import accounting
+from accounting import methodologies, units
+from mrv.api import schemas
 
 
 class CalculateView(APIView):
-    @extend_schema(request=None, responses={501: None})
+    """Calculate emissions for a list of activity lines; nothing is stored."""
+
+    @extend_schema(
+        operation_id="calculate",
+        summary="Calculate emissions (stateless)",
+        request=schemas.CALCULATION_REQUEST,
+        responses={200: schemas.CALCULATION, 400: schemas.PROBLEM, 401: schemas.PROBLEM, 413: schemas.PROBLEM},
+        examples=[OpenApiExample("One coal line", request_only=True, value=schemas.CALCULATE_EXAMPLE)],
+        tags=["calculation"],
+    )
     def post(self, request: Request) -> Response:
-        return Response(_NOT_YET, status=501)
+        return Response(accounting.calculate(request.data).as_json())
 
 
 class MethodologyListView(APIView):
-    @extend_schema(responses={501: None})
+    """Published methodology versions (summaries; the detail has every factor table)."""
+
+    @extend_schema(operation_id="methodologies_list", responses={200: schemas.METHODOLOGY_LIST,
+                                                                  401: schemas.PROBLEM}, tags=["calculation"])
     def get(self, request: Request) -> Response:
-        return Response(_NOT_YET, status=501)
+        results = [m.describe(with_tables=False) for m in methodologies.available()]
+        return Response({"count": len(results), "next": None, "previous": None, "results": results})
 
 
 class MethodologyDetailView(APIView):
-    @extend_schema(responses={501: None})
+    """One methodology version: method per line kind, factor tables with provenance, GWP set, rounding."""
+
+    @extend_schema(operation_id="methodologies_retrieve", responses={200: schemas.METHODOLOGY,
+                                                                      401: schemas.PROBLEM, 404: schemas.PROBLEM},
+                   tags=["calculation"])
     def get(self, request: Request, code: str) -> Response:
-        return Response(_NOT_YET, status=501)
+        try:
+            methodology = methodologies.get(code)
+        except accounting.UnknownMethodology as error:
+            raise NotFound(error.detail) from error
+        return Response(methodology.describe())
 
 
 class UnitListView(APIView):
-    @extend_schema(responses={501: None})
+    """Accepted unit spellings by what they measure."""
+
+    @extend_schema(operation_id="units_list", responses={200: schemas.UNITS, 401: schemas.PROBLEM},
+                   tags=["calculation"])
     def get(self, request: Request) -> Response:
-        return Response(_NOT_YET, status=501)
+        return Response({
+            "dimensions": units.accepted_units(),
+            "refused": units.refused_spellings(),
+            "notes": [
+                "Any pint expression of the right dimension is accepted as well (e.g. 'MJ/kg', 'kgCO2/GJ').",
+                "'10^4 Nm3' is ten thousand normal cubic metres; 'Nm3' never converts into actual 'm3'.",
+                "'t' and 'tonne' are metric tonnes, 'kt' the kilotonne, 'Mt' the megatonne.",
+                "'kcal' is the international-table kilocalorie (4.1868 kJ); 'tce' is 29.3076 GJ.",
+                "A fraction may be a plain value ('0.65') or {'value': '65', 'unit': '%'}.",
+            ],
+        })
