@@ -225,7 +225,7 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
         pointer = f"/lines/{index}"
         if len(errors) >= MAX_ERRORS:
             break
-        if not isinstance(line, Mapping):
+        if type(line) is not dict and not isinstance(line, Mapping):
             errors.append(FieldError(pointer, "invalid_type", "an activity line must be an object"))
             continue
         source = line.get("source")

@@ -148,10 +148,12 @@ class LineReader:
             if required:
                 self.fail(key, "required", missing or f"{key} is required for this line")
             return None
-        if isinstance(raw, Mapping):
-            for extra in raw:
-                if extra not in _QUANTITY_KEYS:
-                    self.fail(key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}")
+        if type(raw) is dict or isinstance(raw, Mapping):
+            if len(raw) != 2 or "value" not in raw or "unit" not in raw:
+                for extra in raw:
+                    if extra not in _QUANTITY_KEYS:
+                        self.fail(key, "unknown_field", "a quantity has only 'value' and 'unit'",
+                                  f"/{escape(str(extra))}")
             if "value" not in raw:
                 self.fail(key, "required", f"{key}: value is required", "/value")
             value = self._number(raw["value"], key, "/value")

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
@@ -94,7 +94,7 @@ def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor
 
 
 @dataclass(frozen=True)
-class Methodology:
+class Methodology:  # noqa: PLW1641 (frozen and hashable by identity of its code)
     """A published methodology version. Immutable; obtain through :func:`get`."""
 
     code: str
@@ -116,12 +116,23 @@ class Methodology:
         return value if isinstance(value, Mapping) else MappingProxyType({})
 
     def factor(self, path: str) -> Factor | None:
-        node: Any = self.data
-        for part in path.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return None
-            node = node[part]
-        return node if isinstance(node, Factor) else None
+        """The factor at a dotted ``path`` (``"heat.emission_factor"``), or None."""
+        return self.factors.get(path)
+
+    @cached_property
+    def factors(self) -> Mapping[str, Factor]:
+        """Every factor of the bundle by dotted path (built once, for constant-time lookups)."""
+        found: dict[str, Factor] = {}
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, Factor):
+                found[path] = node
+            elif isinstance(node, Mapping):
+                for key, value in node.items():
+                    walk(value, f"{path}.{key}" if path else str(key))
+
+        walk(self.data, "")
+        return MappingProxyType(found)
 
     def value(self, path: str) -> Decimal:
         """The value at ``path``, which a method declared in its ``needs`` (so it exists)."""

@@ -7,7 +7,6 @@ presented (:func:`present`) or reported by a methodology's rounding rule (:func:
 
 from __future__ import annotations
 
-import re
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
@@ -36,7 +35,8 @@ ONE = Decimal(1)
 #: Largest magnitude accepted for any input number (a quadrillion, far above any facility's
 #: annual activity in any unit this service accepts).
 MAX_MAGNITUDE = Decimal("1e15")
-#: Most significant digits accepted in one input number.
+MAX_ADJUSTED = 15
+#: Smallest magnitude accepted (10^-MAX_DIGITS) for a non-zero input number.
 MAX_DIGITS = 40
 
 #: Decimal places shown for tonnes in results (the exact value is kept internally).
@@ -44,7 +44,6 @@ TONNE_PLACES = 6
 #: Decimal places shown for intensities (tonnes per tonne of product).
 INTENSITY_PLACES = 12
 
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
@@ -61,34 +60,39 @@ class NumberError(ValueError):
 def parse_decimal(raw: object) -> Decimal:
     """Read a number exactly from a JSON string, a JSON number (already a Decimal or int) or text.
 
-    Refuses booleans, NaN and infinities, exponent notation beyond the accepted range and more
-    than :data:`MAX_DIGITS` significant digits. A Python float is read through its shortest
-    ``repr`` (``0.1`` is one tenth), never through its binary value.
+    Refuses booleans, NaN and infinities, digit separators, magnitudes above
+    :data:`MAX_MAGNITUDE` and values finer than 10^-:data:`MAX_DIGITS`. A Python float is read
+    through its shortest ``repr`` (``0.1`` is one tenth), never through its binary value.
     """
-    if isinstance(raw, Decimal):
-        value = raw
+    kind = type(raw)
+    if kind is str:
+        text: str = raw  # type: ignore[assignment]
+        if len(text) > 64 or "_" in text:
+            raise NumberError("not_a_number", f"{text[:40]!r} is not a decimal number")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise NumberError("not_a_number", f"{text[:40]!r} is not a decimal number") from None
+    elif kind is Decimal:
+        value = raw  # type: ignore[assignment]
+    elif kind is int:
+        value = Decimal(raw)  # type: ignore[arg-type]
+    elif kind is float:
+        value = Decimal(repr(raw))
     elif isinstance(raw, bool):
         raise NumberError("not_a_number", "expected a number, got a boolean")
-    elif isinstance(raw, int):
-        if abs(raw) > 10**15:
-            raise NumberError("number_out_of_range", f"magnitude must not exceed {MAX_MAGNITUDE:f}")
-        return Decimal(raw)
-    elif isinstance(raw, str):
-        text = raw.strip()
-        if len(text) > 64 or not _NUMBER_TEXT.fullmatch(text):
-            raise NumberError("not_a_number", f"{raw[:40]!r} is not a decimal number")
-        value = Decimal(text)
-    elif isinstance(raw, float):
-        value = Decimal(repr(raw))
+    elif isinstance(raw, (Decimal, int)):
+        value = Decimal(raw)
     else:
         raise NumberError("not_a_number", f"expected a number, got {type(raw).__name__}")
     if not value.is_finite():
         raise NumberError("not_a_number", "NaN and Infinity are not numbers")
-    sign, digits, exponent = value.as_tuple()
-    if len(digits) > MAX_DIGITS or not isinstance(exponent, int) or exponent < -MAX_DIGITS:
-        raise NumberError("number_out_of_range", f"at most {MAX_DIGITS} significant digits")
-    if value.adjusted() > 15 or abs(value) > MAX_MAGNITUDE:
-        raise NumberError("number_out_of_range", f"magnitude must not exceed {MAX_MAGNITUDE:f}")
+    if value:
+        adjusted = value.adjusted()
+        if adjusted > MAX_ADJUSTED or (adjusted == MAX_ADJUSTED and abs(value) > MAX_MAGNITUDE):
+            raise NumberError("number_out_of_range", f"magnitude must not exceed {MAX_MAGNITUDE:f}")
+        if adjusted < -MAX_DIGITS:
+            raise NumberError("number_out_of_range", f"values below 1e-{MAX_DIGITS} are not accepted")
     return value
 
 
@@ -100,21 +104,23 @@ def parse_ratio(text: str) -> Decimal:
     return Decimal(text)
 
 
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(0, 19)}
+
+
 def present(value: Decimal, places: int = TONNE_PLACES) -> Decimal:
     """Quantize an exact figure for display (half even) and drop trailing zeros; no exponent."""
-    quantized = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=CONTEXT)
-    if quantized.is_zero():
-        return ZERO
-    normal = quantized.normalize(CONTEXT)
-    # normalize() turns 50000 into 5E+4; bring such values back to an integer exponent of 0.
-    if normal.as_tuple().exponent > 0:  # type: ignore[operator]
+    normal = value.quantize(_STEPS[places], rounding=ROUND_HALF_EVEN, context=CONTEXT).normalize(CONTEXT)
+    if not normal:
+        return ZERO  # also turns -0 into 0
+    # normalize() writes 50000 as 5E+4 and zero as 0E-6: integral values get exponent 0 back.
+    if normal == normal.to_integral_value():
         return normal.quantize(ONE, context=CONTEXT)
     return normal
 
 
 def round_to(value: Decimal, places: int, mode: str) -> Decimal:
     """Round an exact figure by a reporting rule (``places`` decimals, ``mode`` half_up|half_even)."""
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUNDING_MODES[mode], context=CONTEXT)
+    rounded = value.quantize(_STEPS[places], rounding=ROUNDING_MODES[mode], context=CONTEXT)
     return rounded if not rounded.is_zero() else abs(rounded)
 
 
