@@ -42,12 +42,9 @@ class LineResult:
     co2e: Decimal
     biogenic_co2: Decimal
     parameters: list[Parameter]
+    uses_defaults: bool = False
     product: str | None = None
     production: Decimal | None = None
-
-    @property
-    def uses_defaults(self) -> bool:
-        return any(p.origin == "default" for p in self.parameters)
 
     def as_json(self) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
@@ -235,8 +232,8 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
                                      f"source must be one of {', '.join(sorted(methods))}"))
             continue
         allowed = found.allowed_fields
-        foreign = [key for key in line if key not in allowed]
-        if foreign:
+        if not allowed.issuperset(line):
+            foreign = [key for key in line if key not in allowed]
             errors.extend(FieldError(f"{pointer}/{escape(str(key))}", "unknown_field",
                                      f"{key!r} is not a field of a {source} line") for key in foreign)
             continue
@@ -263,7 +260,9 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
             continue
         if errors:
             continue  # keep validating, but results are no longer needed
-        result = LineResult(ref or "", source, month, found.variant, found.category, {}, ZERO, ZERO, reader.parameters)
+        parameters = reader.parameters
+        result = LineResult(ref or "", source, month, found.variant, found.category, {}, ZERO, ZERO, parameters,
+                            any(p.factor is not None for p in parameters))
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity
             produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity

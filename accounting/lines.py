@@ -44,7 +44,7 @@ class Context:
     sector: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Parameter:
     """A value a method used, in the unit it computed in, with its origin and provenance."""
 
@@ -102,8 +102,8 @@ class LineReader:
         return self.data.get(key) is not None
 
     def record(self, key: str, value: Decimal, unit: str, factor: Factor | None = None) -> None:
-        origin = DEFAULT if factor is not None else MEASURED
-        self.parameters.append(Parameter(self.prefix + key, value, unit, origin, factor))
+        name = self.prefix + key if self.prefix else key
+        self.parameters.append(Parameter(name, value, unit, MEASURED if factor is None else DEFAULT, factor))
 
     # -- numbers and quantities ---------------------------------------------------------------
     def _number(self, raw: Any, key: str, suffix: str) -> Decimal:

@@ -24,6 +24,7 @@ from accounting.numbers import CONTEXT, parse_ratio
 from accounting.registry import Method, lookup
 
 DEFAULT_CODE = "cn-mee-2024"
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 CONFIDENCE_TAGS = frozenset({"V", "3P", "UV"})
 #: GWP set names used in bundles → column of the ``globalwarmingpotentials`` package (100-year).
 GWP_SETS = {"SAR": "SARGWP100", "AR4": "AR4GWP100", "AR5": "AR5GWP100", "AR6": "AR6GWP100"}
@@ -112,8 +113,11 @@ class Methodology:  # noqa: PLW1641 (frozen and hashable by identity of its code
     # -- data access ------------------------------------------------------------------------
     def section(self, name: str) -> Mapping[str, Any]:
         """A table of the bundle (empty when the bundle has none)."""
-        value = self.data.get(name, MappingProxyType({}))
-        return value if isinstance(value, Mapping) else MappingProxyType({})
+        return self.sections.get(name, _EMPTY)
+
+    @cached_property
+    def sections(self) -> Mapping[str, Mapping[str, Any]]:
+        return {name: value for name, value in self.data.items() if isinstance(value, Mapping)}
 
     def factor(self, path: str) -> Factor | None:
         """The factor at a dotted ``path`` (``"heat.emission_factor"``), or None."""

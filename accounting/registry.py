@@ -40,10 +40,7 @@ class Method:
     needs: tuple[str, ...]
     function: MethodFunction
     reference: str
-
-    @property
-    def allowed_fields(self) -> frozenset[str]:
-        return self.fields | COMMON_FIELDS
+    allowed_fields: frozenset[str]
 
 
 _METHODS: dict[tuple[str, str], Method] = {}
@@ -78,6 +75,7 @@ def method(
             needs=needs,
             function=function,
             reference=reference,
+            allowed_fields=frozenset(fields) | COMMON_FIELDS,
         )
         return function
 

@@ -1,0 +1,41 @@
+"""Timing helpers: medians of repeated runs, printed as a small table."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def timed(function: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> tuple[float, Any]:
+    """Median wall time in seconds over ``repeat`` runs (after ``warmup``), and the last result."""
+    result = None
+    for _ in range(warmup):
+        result = function()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), result
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {title}")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+
+
+def django_setup(database_path: str) -> None:
+    """Configure Django on a throw-away SQLite database (unless DATABASE_URL is set) and migrate it."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{database_path}")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
