@@ -148,7 +148,7 @@ class Methodology:  # noqa: PLW1641 (frozen and hashable by identity of its code
     def constant(self, name: str) -> Decimal:
         return self.value(f"constants.{name}")
 
-    @property
+    @cached_property
     def c_to_co2(self) -> Decimal:
         return self.constant("c_to_co2")
 

@@ -6,7 +6,9 @@ CETS-AG-04.01-V01-2024, steel 2025), fuel combustion section; IPCC 2006 Vol. 2 C
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from accounting.lines import Emission, LineReader
 from accounting.methodologies import Methodology
@@ -22,7 +24,7 @@ _PER_BASIS = {"tC/t": "t", "tC/10^4 Nm3": "10^4 Nm3", "tC/m3": "m3",
               "tCO2/t": "t", "tCO2/10^4 Nm3": "10^4 Nm3", "tCO2/m3": "m3"}
 
 
-def _energy(line: LineReader, fuel: dict, quantity: Decimal, basis: str, code: str) -> Decimal:
+def _energy(line: LineReader, fuel: Mapping[str, Any], quantity: Decimal, basis: str, code: str) -> Decimal:
     """energy [GJ] = quantity × ncv; a quantity already given as energy is the energy."""
     if basis == "GJ":
         if line.has("ncv"):
@@ -63,7 +65,7 @@ def fuel_combustion(line: LineReader, methodology: Methodology) -> Emission:
     """
     fuels = methodology.section("fuels")
     code = line.code("fuel", fuels, what="fuel")
-    fuel = dict(fuels[code])
+    fuel = fuels[code]
     if fuel.get("requires_parameters"):
         fuel = {key: value for key, value in fuel.items() if key == "biomass_fraction"}
     quantity, basis = line.quantity("quantity", QUANTITY_UNITS)  # type: ignore[misc]
