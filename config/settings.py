@@ -20,7 +20,10 @@ env = environ.Env()
 # --- runtime state on disk (SQLite database, embedded broker, collected static files) ---------
 VAR_DIR = Path(env.str("MRV_VAR_DIR", default=str(BASE_DIR / "var")))
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
-for folder in (VAR_DIR, *(CELERY_FILESYSTEM_DIR / name for name in ("queue", "processed", "control"))):
+for folder in (
+    VAR_DIR / "static",
+    *(CELERY_FILESYSTEM_DIR / name for name in ("queue", "processed", "control")),
+):
     folder.mkdir(parents=True, exist_ok=True)
 
 # --- security ---------------------------------------------------------------------------------
@@ -123,7 +126,7 @@ USE_TZ = True
 
 # --- static files (served by WhiteNoise, also under gunicorn) ----------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # created above: WhiteNoise warns when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

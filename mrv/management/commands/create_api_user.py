@@ -26,7 +26,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--credit-code",
-            help="Unified Social Credit Code for a new organisation (default: a placeholder derived from its name)",
+            help="credit code (USCC) of a new organisation (default: a placeholder derived from its name)",
         )
 
     def handle(self, *args: Any, username: str, role: str, **options: Any) -> None:

@@ -1,0 +1,26 @@
+# Production image: gunicorn for the web process, the same image for Celery worker and beat.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    MRV_VAR_DIR=/var/lib/mrv
+
+WORKDIR /app
+# Dependencies first, so that a code change does not reinstall them.
+COPY pyproject.toml README.md ./
+COPY accounting/__init__.py accounting/__init__.py
+COPY mrv/__init__.py mrv/__init__.py
+COPY config/__init__.py config/__init__.py
+RUN pip install -e .
+
+COPY . .
+RUN useradd --system --home-dir /app mrv \
+    && mkdir -p "$MRV_VAR_DIR" \
+    && MRV_ENV=build python manage.py collectstatic --no-input --verbosity 0 \
+    && chown -R mrv "$MRV_VAR_DIR"
+USER mrv
+
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "sync", "--workers", "2", "--access-logfile", "-"]

@@ -1,0 +1,35 @@
+"""Fixtures for the Django layer: API clients, users of each role, and service markers."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.mrv import factories
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis") and not (
+        settings.MRV_REDIS_URL or settings.CELERY_BROKER_URL.startswith("redis")
+    ):
+        pytest.skip("needs Redis: set MRV_REDIS_URL or a redis:// CELERY_BROKER_URL")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def operator(db: None) -> factories.ApiUser:
+    return factories.api_user(role="operator")
+
+
+@pytest.fixture
+def operator_client(operator: factories.ApiUser) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {operator.token}")
+    return client
