@@ -44,10 +44,12 @@ def test_readyz_with_redis(client, settings) -> None:
 
 @pytest.mark.redis
 def test_cache_is_redis_when_configured(settings) -> None:
-    from django.core.cache import cache
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
     if not settings.MRV_REDIS_URL:
         pytest.skip("MRV_REDIS_URL is not set")
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
     cache.set("mrv-test", "1", timeout=5)
     assert cache.get("mrv-test") == "1"
-    assert type(cache).__name__ == "RedisCache"
