@@ -36,7 +36,7 @@ run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + we
 	echo "Service at http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /healthz, readiness: /readyz)"; \
 	echo "Demo operator token: $$token"; \
 	echo "Try:"; \
-	echo "  curl -s http://127.0.0.1:$(PORT)/api/v1/calculate/ -H 'Authorization: Token '$$token \\"; \
+	echo "  curl -s http://127.0.0.1:$(PORT)/api/v1/calculate/ -H \"Authorization: Token $$token\" \\"; \
 	echo "    -H 'Content-Type: application/json' \\"; \
 	echo "    -d '{\"methodology\": \"cn-mee-2024\", \"lines\": [{\"ref\": \"boiler-coal\", \"source\": \"fuel_combustion\", \"fuel\": \"bituminous_coal\", \"quantity\": {\"value\": \"1000\", \"unit\": \"t\"}}]}'"; \
 	echo ""; \

@@ -98,6 +98,13 @@ def test_django_and_drf_exceptions_map_to_problems(api_client, kind: str, status
         assert response["Retry-After"] == "3"
     if kind == "django-validation":
         assert document["errors"][0]["pointer"] == "/credit_code"
+    if kind == "http404":
+        assert document["detail"] == "no such report"
+
+
+def test_an_unacceptable_accept_header_answers_406_problem(operator_client) -> None:
+    response = operator_client.get("/api/v1/units/", HTTP_ACCEPT="application/xml")
+    problem(response, 406, "not_acceptable")
 
 
 def test_an_unexpected_exception_answers_500_problem_without_details(client) -> None:
