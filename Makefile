@@ -42,8 +42,14 @@ run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + we
 	echo ""; \
 	$(MANAGE) runserver 0.0.0.0:$(PORT)
 
-test: venv ## run the test suite (SQLite, or PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set); PYTEST_ARGS=... passes options
-	$(BIN)/pytest $(PYTEST_ARGS)
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrv
+TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/1
+
+test: venv ## run the whole suite against PostgreSQL and Redis (started if down); PYTEST_ARGS=... passes options
+	scripts/services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) MRV_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy (strict) on accounting
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from accounting import methodologies
-from accounting.errors import FieldError, InvalidInput
+from accounting.errors import FieldError, InvalidInput, UnknownMethodology
 from accounting.lines import Context, Emission, LineInvalid, LineReader, Parameter, Production, escape
 from accounting.methodologies import GASES, Methodology
 from accounting.numbers import CONTEXT, INTENSITY_PLACES, ZERO, NumberError, parse_decimal, present, round_to
@@ -163,11 +163,18 @@ def _integer(raw: Any, pointer: str, low: int, high: int, errors: list[FieldErro
 
 def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None, str | None, int | None, Any]:
     if not isinstance(payload, Mapping):
-        raise InvalidInput("the body must be a JSON object", [FieldError("", "invalid_type", "expected an object")])
+        raise InvalidInput(
+            "the body must be a JSON object", [FieldError("", "invalid_type", "expected an object")]
+        )
     for key in payload:
         if key not in TOP_LEVEL_FIELDS:
-            errors.append(FieldError(f"/{escape(str(key))}", "unknown_field",
-                                     f"{key!r} is not a field; expected {', '.join(sorted(TOP_LEVEL_FIELDS))}"))
+            errors.append(
+                FieldError(
+                    f"/{escape(str(key))}",
+                    "unknown_field",
+                    f"{key!r} is not a field; expected {', '.join(sorted(TOP_LEVEL_FIELDS))}",
+                )
+            )
     methodology = None
     code = payload.get("methodology") or methodologies.DEFAULT_CODE
     if not isinstance(code, str):
@@ -175,7 +182,7 @@ def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None,
     else:
         try:
             methodology = methodologies.get(code)
-        except methodologies.UnknownMethodology as error:
+        except UnknownMethodology as error:
             errors.append(FieldError("/methodology", error.code, error.detail))
     sector = payload.get("sector")
     if sector is not None and sector not in SECTORS:
@@ -207,8 +214,13 @@ def calculate(payload: Mapping[str, Any]) -> Calculation:
         return _calculate(methodology, sector, year, lines, errors)
 
 
-def _calculate(methodology: Methodology, sector: str | None, year: int | None, lines: Sequence[Any],
-               errors: list[FieldError]) -> Calculation:
+def _calculate(
+    methodology: Methodology,
+    sector: str | None,
+    year: int | None,
+    lines: Sequence[Any],
+    errors: list[FieldError],
+) -> Calculation:
     context = Context(year=year, sector=sector)
     methods = methodology.methods
     gwp_cf4, gwp_c2f6 = methodology.gwp["CF4"], methodology.gwp["C2F6"]
@@ -228,23 +240,41 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
         source = line.get("source")
         found = methods.get(source) if isinstance(source, str) else None
         if found is None:
-            errors.append(FieldError(f"{pointer}/source", "unknown_source",
-                                     f"source must be one of {', '.join(sorted(methods))}"))
+            errors.append(
+                FieldError(
+                    f"{pointer}/source",
+                    "unknown_source",
+                    f"source must be one of {', '.join(sorted(methods))}",
+                )
+            )
             continue
         allowed = found.allowed_fields
         if not allowed.issuperset(line):
             foreign = [key for key in line if key not in allowed]
-            errors.extend(FieldError(f"{pointer}/{escape(str(key))}", "unknown_field",
-                                     f"{key!r} is not a field of a {source} line") for key in foreign)
+            errors.extend(
+                FieldError(
+                    f"{pointer}/{escape(str(key))}",
+                    "unknown_field",
+                    f"{key!r} is not a field of a {source} line",
+                )
+                for key in foreign
+            )
             continue
         ref = line.get("ref")
         if ref is not None and (not isinstance(ref, str) or not ref or len(ref) > MAX_REF_LENGTH):
-            errors.append(FieldError(f"{pointer}/ref", "invalid_type",
-                                     f"ref must be a non-empty text of at most {MAX_REF_LENGTH} characters"))
+            errors.append(
+                FieldError(
+                    f"{pointer}/ref",
+                    "invalid_type",
+                    f"ref must be a non-empty text of at most {MAX_REF_LENGTH} characters",
+                )
+            )
             continue
         if ref is not None:
             if ref in refs:
-                errors.append(FieldError(f"{pointer}/ref", "duplicate", f"ref {ref!r} is used by an earlier line"))
+                errors.append(
+                    FieldError(f"{pointer}/ref", "duplicate", f"ref {ref!r} is used by an earlier line")
+                )
                 continue
             refs.add(ref)
         month = line.get("month")
@@ -261,8 +291,18 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
         if errors:
             continue  # keep validating, but results are no longer needed
         parameters = reader.parameters
-        result = LineResult(ref or "", source, month, found.variant, found.category, {}, ZERO, ZERO, parameters,
-                            any(p.factor is not None for p in parameters))
+        result = LineResult(
+            ref or "",
+            found.kind,
+            month,
+            found.variant,
+            found.category,
+            {},
+            ZERO,
+            ZERO,
+            parameters,
+            any(p.factor is not None for p in parameters),
+        )
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity
             produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity
@@ -280,12 +320,15 @@ def _calculate(methodology: Methodology, sector: str | None, year: int | None, l
 
     if errors:
         if len(errors) >= MAX_ERRORS:
-            errors.append(FieldError("/lines", "too_many_errors", f"validation stopped after {MAX_ERRORS} errors"))
+            errors.append(
+                FieldError("/lines", "too_many_errors", f"validation stopped after {MAX_ERRORS} errors")
+            )
         raise InvalidInput(f"{len(errors)} invalid field(s)", errors)
     _assign_refs(results, refs)
     product = _intensity_product(methodology, sector, produced)
-    return Calculation(methodology, sector, year, results, totals, product,
-                       produced.get(product, ZERO) if product else ZERO)
+    return Calculation(
+        methodology, sector, year, results, totals, product, produced.get(product, ZERO) if product else ZERO
+    )
 
 
 def _account(result: LineResult, emission: Emission, gwp_cf4: Decimal, gwp_c2f6: Decimal) -> None:
@@ -313,7 +356,9 @@ def _assign_refs(results: list[LineResult], taken: set[str]) -> None:
             result.ref = candidate
 
 
-def _intensity_product(methodology: Methodology, sector: str | None, produced: Mapping[str, Decimal]) -> str | None:
+def _intensity_product(
+    methodology: Methodology, sector: str | None, produced: Mapping[str, Decimal]
+) -> str | None:
     """The sector's product (clinker, crude steel, liquid aluminium), or the one such product the lines name."""
     if sector is not None:
         return methodology.product_for(sector)

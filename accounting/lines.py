@@ -96,7 +96,11 @@ class LineReader:
         """Refuse keys of this (nested) object that are not in ``allowed``."""
         for key in self.data:
             if key not in allowed:
-                self.fail(key, "unknown_field", f"{key!r} is not a field here; expected {', '.join(sorted(allowed))}")
+                self.fail(
+                    key,
+                    "unknown_field",
+                    f"{key!r} is not a field here; expected {', '.join(sorted(allowed))}",
+                )
 
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
@@ -118,9 +122,12 @@ class LineReader:
         except UnitError:
             # The default exists but on another basis (e.g. a gas NCV per 10^4 Nm3 for a quantity
             # given in tonnes): the client must give the value or change the basis.
-            self.fail(key, "no_applicable_default",
-                      f"the {self.methodology.code} default for {key} is in {default.unit}, which does not fit "
-                      f"this line; give {key} in one of: {', '.join(targets)}")
+            self.fail(
+                key,
+                "no_applicable_default",
+                f"the {self.methodology.code} default for {key} is in {default.unit}, which does not fit "
+                f"this line; give {key} in one of: {', '.join(targets)}",
+            )
         value = default.value * factor if factor != ONE else default.value
         self.record(key, value, unit, default)
         return value, unit
@@ -152,14 +159,20 @@ class LineReader:
             if len(raw) != 2 or "value" not in raw or "unit" not in raw:
                 for extra in raw:
                     if extra not in _QUANTITY_KEYS:
-                        self.fail(key, "unknown_field", "a quantity has only 'value' and 'unit'",
-                                  f"/{escape(str(extra))}")
+                        self.fail(
+                            key,
+                            "unknown_field",
+                            "a quantity has only 'value' and 'unit'",
+                            f"/{escape(str(extra))}",
+                        )
             if "value" not in raw:
                 self.fail(key, "required", f"{key}: value is required", "/value")
             value = self._number(raw["value"], key, "/value")
             unit_text = raw.get("unit")
             if not isinstance(unit_text, str):
-                self.fail(key, "required", f"{key}: unit is required (a text such as {targets[0]!r})", "/unit")
+                self.fail(
+                    key, "required", f"{key}: unit is required (a text such as {targets[0]!r})", "/unit"
+                )
             try:
                 unit, factor = conversion(unit_text, targets)
             except UnitError as error:
@@ -169,8 +182,11 @@ class LineReader:
             value = self._number(raw, key, "")
             unit, factor, suffix = plain_unit, ONE, ""
         else:
-            self.fail(key, "unit_required",
-                      f'{key} needs a value with its unit, e.g. {{"value": "100", "unit": "{targets[0]}"}}')
+            self.fail(
+                key,
+                "unit_required",
+                f'{key} needs a value with its unit, e.g. {{"value": "100", "unit": "{targets[0]}"}}',
+            )
         if value < 0 and not allow_negative:
             self.fail(key, "negative", f"{key} must not be negative", suffix)
         if factor != ONE:
@@ -178,20 +194,32 @@ class LineReader:
         self.record(key, value, unit)
         return value, unit
 
-    def fraction(self, key: str, *, default: Factor | None = None, required: bool = True,
-                 upper: Decimal = ONE, missing: str = "") -> Decimal | None:
+    def fraction(
+        self,
+        key: str,
+        *,
+        default: Factor | None = None,
+        required: bool = True,
+        upper: Decimal = ONE,
+        missing: str = "",
+    ) -> Decimal | None:
         """A dimensionless fraction in [0, 1]: ``"0.93"``, ``{"value": "93", "unit": "%"}`` or ``t/t``."""
-        found = self.quantity(key, ("1",), default=default, required=required, plain_unit="1", missing=missing)
+        found = self.quantity(
+            key, ("1",), default=default, required=required, plain_unit="1", missing=missing
+        )
         if found is None:
             return None
         value = found[0]
         if value > upper and self.has(key):
             suffix = "/value" if isinstance(self.data.get(key), Mapping) else ""
-            self.fail(key, "fraction_out_of_range", f"{key} must lie between 0 and {upper} (or 0-100 %)", suffix)
+            self.fail(
+                key, "fraction_out_of_range", f"{key} must lie between 0 and {upper} (or 0-100 %)", suffix
+            )
         return value
 
-    def coefficient(self, key: str, unit: str, *, default: Factor | None = None, required: bool = True,
-                    missing: str = "") -> Decimal | None:
+    def coefficient(
+        self, key: str, unit: str, *, default: Factor | None = None, required: bool = True, missing: str = ""
+    ) -> Decimal | None:
         """A method coefficient in a fixed unit (``unit``): a bare number, or ``{"value", "unit": unit}``.
 
         Used for values whose units pint cannot express (kg CF4/t Al per AE-minute per cell-day).
@@ -208,7 +236,12 @@ class LineReader:
         if isinstance(raw, Mapping):
             for extra in raw:
                 if extra not in _QUANTITY_KEYS:
-                    self.fail(key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}")
+                    self.fail(
+                        key,
+                        "unknown_field",
+                        "a quantity has only 'value' and 'unit'",
+                        f"/{escape(str(extra))}",
+                    )
             if raw.get("unit") != unit:
                 self.fail(key, "wrong_dimension", f"{key} is given in {unit!r}", "/unit")
             raw, suffix = raw.get("value"), "/value"
@@ -226,10 +259,16 @@ class LineReader:
         if raw is None:
             self.fail(key, "required", f"{key} is required for this line")
         if not isinstance(raw, Mapping) or not isinstance(raw.get("unit"), str) or "value" not in raw:
-            self.fail(key, "unit_required", f'{key} needs a value with its unit, e.g. {{"value": "90", "unit": "degC"}}')
+            self.fail(
+                key,
+                "unit_required",
+                f'{key} needs a value with its unit, e.g. {{"value": "90", "unit": "degC"}}',
+            )
         for extra in raw:
             if extra not in _QUANTITY_KEYS:
-                self.fail(key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}")
+                self.fail(
+                    key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}"
+                )
         value = self._number(raw["value"], key, "/value")
         try:
             scale, offset = temperature_conversion(raw["unit"])
@@ -242,8 +281,9 @@ class LineReader:
         return celsius
 
     # -- codes and choices --------------------------------------------------------------------
-    def code(self, key: str, known: Mapping[str, Any] | Collection[str], *, what: str,
-             default: str | None = None) -> str:
+    def code(
+        self, key: str, known: Mapping[str, Any] | Collection[str], *, what: str, default: str | None = None
+    ) -> str:
         """A code from ``known`` (fuel, material, product…); unknown codes are refused with a hint."""
         raw = self.data.get(key)
         if raw is None:
@@ -254,14 +294,20 @@ class LineReader:
             self.fail(key, "invalid_type", f"{key} must be a text code")
         if raw not in known:
             listing = ", ".join(sorted(known)[:60])
-            self.fail(key, "unknown_code", f"unknown {what} {raw[:64]!r} under {self.methodology.code}; known: {listing}")
+            self.fail(
+                key,
+                "unknown_code",
+                f"unknown {what} {raw[:64]!r} under {self.methodology.code}; known: {listing}",
+            )
         return raw
 
     def label(self, key: str, *, max_length: int = 128) -> str:
         """A free text label (a material in a carbon mass balance)."""
         raw = self.data.get(key)
         if not isinstance(raw, str) or not raw.strip() or len(raw) > max_length:
-            self.fail(key, "invalid_type", f"{key} must be a non-empty text of at most {max_length} characters")
+            self.fail(
+                key, "invalid_type", f"{key} must be a non-empty text of at most {max_length} characters"
+            )
         return raw
 
     def direction(self) -> Decimal:
@@ -274,8 +320,14 @@ class LineReader:
         raw = self.data.get(key)
         if not isinstance(raw, Mapping):
             self.fail(key, "invalid_type", f"{key} must be an object")
-        return LineReader(raw, f"{self.pointer}/{escape(key)}", self.methodology, self.context,
-                          self.parameters, f"{self.prefix}{key}/")
+        return LineReader(
+            raw,
+            f"{self.pointer}/{escape(key)}",
+            self.methodology,
+            self.context,
+            self.parameters,
+            f"{self.prefix}{key}/",
+        )
 
     def items(self, key: str, *, required: bool = True) -> list[LineReader]:
         raw = self.data.get(key)
@@ -289,6 +341,14 @@ class LineReader:
         for index, item in enumerate(raw):
             if not isinstance(item, Mapping):
                 self.fail(key, "invalid_type", f"{key}/{index} must be an object", f"/{index}")
-            readers.append(LineReader(item, f"{self.pointer}/{escape(key)}/{index}", self.methodology,
-                                      self.context, self.parameters, f"{self.prefix}{key}/{index}/"))
+            readers.append(
+                LineReader(
+                    item,
+                    f"{self.pointer}/{escape(key)}/{index}",
+                    self.methodology,
+                    self.context,
+                    self.parameters,
+                    f"{self.prefix}{key}/{index}/",
+                )
+            )
         return readers

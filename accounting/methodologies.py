@@ -20,7 +20,7 @@ from typing import Any
 import globalwarmingpotentials
 
 from accounting.errors import MethodologyDataError, UnknownMethodology
-from accounting.numbers import CONTEXT, parse_ratio
+from accounting.numbers import parse_ratio
 from accounting.registry import Method, lookup
 
 DEFAULT_CODE = "cn-mee-2024"
@@ -64,8 +64,13 @@ class Band:
     confidence: str
 
     def describe(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "unit": self.unit, "source": self.citation,
-                "confidence": self.confidence}
+        return {
+            "low": self.low,
+            "high": self.high,
+            "unit": self.unit,
+            "source": self.citation,
+            "confidence": self.confidence,
+        }
 
 
 def _freeze(node: Any, path: str, sources: Mapping[str, str]) -> Any:
@@ -73,29 +78,38 @@ def _freeze(node: Any, path: str, sources: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         if "value" in node or "low" in node:
             return _leaf(node, path, sources)
-        return MappingProxyType({key: _freeze(value, f"{path}.{key}", sources) for key, value in node.items()})
+        return MappingProxyType(
+            {key: _freeze(value, f"{path}.{key}", sources) for key, value in node.items()}
+        )
     return node
 
 
 def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor | Band:
-    source = node.get("source")
-    confidence = node.get("confidence")
+    source = str(node.get("source"))
+    confidence = str(node.get("confidence"))
     if source not in sources:
         raise MethodologyDataError(f"{path}: source {source!r} is not listed in [sources]")
     if confidence not in CONFIDENCE_TAGS:
         raise MethodologyDataError(f"{path}: confidence must be one of {sorted(CONFIDENCE_TAGS)}")
     try:
         if "low" in node:
-            return Band(Decimal(node["low"]), Decimal(node["high"]), node["unit"], source, sources[source],
-                        confidence)
-        return Factor(parse_ratio(node["value"]), node["unit"], source, sources[source],
-                      node.get("table", ""), confidence)
+            return Band(
+                Decimal(node["low"]), Decimal(node["high"]), node["unit"], source, sources[source], confidence
+            )
+        return Factor(
+            parse_ratio(node["value"]),
+            node["unit"],
+            source,
+            sources[source],
+            node.get("table", ""),
+            confidence,
+        )
     except (ArithmeticError, KeyError, ValueError, TypeError) as error:
         raise MethodologyDataError(f"{path}: malformed value ({error})") from error
 
 
 @dataclass(frozen=True)
-class Methodology:  # noqa: PLW1641 (frozen and hashable by identity of its code)
+class Methodology:
     """A published methodology version. Immutable; obtain through :func:`get`."""
 
     code: str
@@ -163,18 +177,26 @@ class Methodology:  # noqa: PLW1641 (frozen and hashable by identity of its code
             "version": self.version,
             "published": self.published,
             "default": self.code == DEFAULT_CODE,
-            "gwp": {"set": self.gwp_set, "values": dict(self.gwp), "source": "globalwarmingpotentials "
-                    f"{globalwarmingpotentials.__version__} ({GWP_SETS[self.gwp_set]})"},
+            "gwp": {
+                "set": self.gwp_set,
+                "values": dict(self.gwp),
+                "source": "globalwarmingpotentials "
+                f"{globalwarmingpotentials.__version__} ({GWP_SETS[self.gwp_set]})",
+            },
             "c_to_co2": self.c_to_co2,
             "rounding": {"places": self.rounding_places, "mode": self.rounding_mode},
-            "line_kinds": {kind: {"method": m.variant, "category": m.category, "reference": m.reference}
-                           for kind, m in self.methods.items()},
+            "line_kinds": {
+                kind: {"method": m.variant, "category": m.category, "reference": m.reference}
+                for kind, m in self.methods.items()
+            },
         }
         if with_tables:
             summary["sources"] = dict(self.section("sources"))
-            summary["factors"] = {name: _describe(value) for name, value in self.data.items()
-                                  if name not in {"sources", "methods", "products", "rounding"}
-                                  and isinstance(value, Mapping)}
+            summary["factors"] = {
+                name: _describe(value)
+                for name, value in self.data.items()
+                if name not in {"sources", "methods", "products", "rounding"} and isinstance(value, Mapping)
+            }
             summary["products"] = dict(self.section("products"))
         return summary
 
@@ -228,7 +250,9 @@ def _load(text: str, filename: str) -> Methodology:
             for part in need.split("."):
                 node = node.get(part) if isinstance(node, Mapping) else None
             if node is None:
-                raise MethodologyDataError(f"{methodology.code}: method {kind} needs {need}, which is missing")
+                raise MethodologyDataError(
+                    f"{methodology.code}: method {kind} needs {need}, which is missing"
+                )
     return methodology
 
 

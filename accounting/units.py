@@ -22,7 +22,9 @@ import pint
 from accounting.numbers import CONTEXT
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WAN_NM3 = re.compile(r"10\s*(?:\^|\*\*)\s*4\s*\*?\s*N\s*m\s*(?:\^\s*3|3|³)|10⁴\s*N\s*m\s*(?:\^\s*3|3|³)|万\s*Nm3")
+_WAN_NM3 = re.compile(
+    r"10\s*(?:\^|\*\*)\s*4\s*\*?\s*N\s*m\s*(?:\^\s*3|3|³)|10⁴\s*N\s*m\s*(?:\^\s*3|3|³)|万\s*Nm3"
+)
 _NM3 = re.compile(r"Nm\s*(?:\^\s*3|³)")
 _M3 = re.compile(r"(?<![A-Za-z_])m3(?![A-Za-z0-9_])")
 
@@ -92,7 +94,12 @@ def normalise(text: str) -> str:
     if not isinstance(text, str) or not text.strip() or len(text) > 64:
         raise UnitError("unknown_unit", "a unit must be a non-empty text of at most 64 characters")
     expression = _WAN_NM3.sub(" wanNm3 ", text.strip())
-    expression = _M3.sub("m**3", _NM3.sub("Nm3", expression)).replace("m³", "m**3").replace("°C", "degC").replace("^", "**")
+    expression = (
+        _M3.sub("m**3", _NM3.sub("Nm3", expression))
+        .replace("m³", "m**3")
+        .replace("°C", "degC")
+        .replace("^", "**")
+    )
     expression = expression.replace("%", " percent ").replace("‰", " permille ")
     if expression.strip() == "1":
         return ""

@@ -26,12 +26,18 @@ def run() -> dict[str, float]:
     assert relative < Decimal("1e-9"), f"baseline disagrees: {engine_total} vs {naive_total}"
 
     engine_rate, full_rate, naive_rate = LINES / engine_s, LINES / full_s, LINES / naive_s
-    report(f"engine: {LINES} mixed lines (cement, steel, aluminium), one core", [
-        ("engine calculate()", f"{engine_s * 1000:8.1f} ms  {engine_rate:10,.0f} lines/s  (goal >= 50,000)"),
-        ("calculate() + as_json()", f"{full_s * 1000:8.1f} ms  {full_rate:10,.0f} lines/s"),
-        ("naive pint per operation", f"{naive_s * 1000:8.1f} ms  {naive_rate:10,.0f} lines/s"),
-        ("engine / naive speed-up", f"{engine_rate / naive_rate:8.1f} x  (goal >= 10 x)"),
-        ("totals agree (relative)", f"{relative:.1e}"),
-    ])
+    report(
+        f"engine: {LINES} mixed lines (cement, steel, aluminium), one core",
+        [
+            (
+                "engine calculate()",
+                f"{engine_s * 1000:8.1f} ms  {engine_rate:10,.0f} lines/s  (goal >= 50,000)",
+            ),
+            ("calculate() + as_json()", f"{full_s * 1000:8.1f} ms  {full_rate:10,.0f} lines/s"),
+            ("naive pint per operation", f"{naive_s * 1000:8.1f} ms  {naive_rate:10,.0f} lines/s"),
+            ("engine / naive speed-up", f"{engine_rate / naive_rate:8.1f} x  (goal >= 10 x)"),
+            ("totals agree (relative)", f"{relative:.1e}"),
+        ],
+    )
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     return {"engine_lines_per_s": engine_rate, "speedup_vs_naive": engine_rate / naive_rate}

@@ -13,7 +13,7 @@ from accounting.units import normalise, registry
 M = methodologies.get("cn-mee-2024")
 
 
-def _Q(raw: Any, unit: str | None = None) -> Any:  # noqa: N802
+def _Q(raw: Any, unit: str | None = None) -> Any:
     ureg = registry()
     if isinstance(raw, dict):
         return ureg.Quantity(Decimal(raw["value"]), normalise(raw["unit"]) or "dimensionless")
@@ -40,13 +40,21 @@ def line_co2e(line: dict[str, Any]) -> Decimal:
         fuel = line["fuel"]
         quantity = _Q(line["quantity"])
         ncv = _Q(line["ncv"]) if "ncv" in line else _default(f"fuels.{fuel}.ncv")
-        content = _Q(line["carbon_content"]) if "carbon_content" in line else _default(f"fuels.{fuel}.carbon_content")
+        content = (
+            _Q(line["carbon_content"])
+            if "carbon_content" in line
+            else _default(f"fuels.{fuel}.carbon_content")
+        )
         oxidation = _fraction(line, "oxidation_factor", f"fuels.{fuel}.oxidation_factor")
         co2 = (quantity * ncv * content * oxidation * c_to_co2).to("tCO2")
         sign = -1 if line.get("direction") == "exported" else 1
         return sign * co2.magnitude
     if source == "electricity":
-        factor = _Q(line["emission_factor"]) if "emission_factor" in line else _default("grid_factors.national.2023")
+        factor = (
+            _Q(line["emission_factor"])
+            if "emission_factor" in line
+            else _default("grid_factors.national.2023")
+        )
         return (_Q(line["quantity"]) * factor).to("tCO2").magnitude
     if source == "heat":
         return (_Q(line["quantity"]) * _default("heat.emission_factor")).to("tCO2").magnitude
@@ -56,11 +64,17 @@ def line_co2e(line: dict[str, Any]) -> Decimal:
         mgo = _fraction(line, "mgo_fraction") * _Q(str(M.constant("mgo_to_co2")))
         return (mass * (cao + mgo)).to("t").magnitude
     if source == "raw_meal_organic_carbon":
-        return (_Q(line["raw_meal"]) * _fraction(line, "organic_carbon_fraction") * _Q(str(M.c_to_co2))).to(
-            "t").magnitude
+        return (
+            (_Q(line["raw_meal"]) * _fraction(line, "organic_carbon_fraction") * _Q(str(M.c_to_co2)))
+            .to("t")
+            .magnitude
+        )
     if source in ("carbonate", "carbon_input", "carbon_fixed_output", "electrode"):
-        table = {"carbonate": "carbonates", "carbon_input": "carbon_inputs",
-                 "carbon_fixed_output": "fixed_carbon_products"}.get(source)
+        table = {
+            "carbonate": "carbonates",
+            "carbon_input": "carbon_inputs",
+            "carbon_fixed_output": "fixed_carbon_products",
+        }.get(source)
         code = line.get("material") or line.get("product")
         factor = _default(f"{table}.{code}.emission_factor" if table else "electrode.emission_factor")
         co2 = (_Q(line["quantity"]) * factor).to("tCO2").magnitude
@@ -69,14 +83,17 @@ def line_co2e(line: dict[str, Any]) -> Decimal:
         production = _Q(line["aluminium_production"])
         consumption = _Q(line["net_anode_consumption"]).to("dimensionless")
         impurities = _fraction(line, "sulphur_fraction", "aluminium.sulphur_fraction") + _fraction(
-            line, "ash_fraction", "aluminium.ash_fraction")
+            line, "ash_fraction", "aluminium.ash_fraction"
+        )
         return (production * consumption * (1 - impurities) * _Q(str(M.c_to_co2))).to("t").magnitude
     if source == "anode_effect":
         production = _Q(line["aluminium_production"])
         minutes = _Q(line["anode_effect_minutes"])
         if line.get("method") == "slope":
-            slope, ratio = (M.section("cell_technologies")[line["cell_technology"]][k].value
-                            for k in ("slope_cf4", "c2f6_ratio"))
+            slope, ratio = (
+                M.section("cell_technologies")[line["cell_technology"]][k].value
+                for k in ("slope_cf4", "c2f6_ratio")
+            )
         else:
             cn = M.section("anode_effect")["cn_mee"]
             slope, ratio = cn["cf4_slope"].value, cn["c2f6_to_cf4"].value

@@ -13,13 +13,26 @@ def _q(value: float, unit: str, places: int = 3) -> dict[str, str]:
 
 def _cement(r: random.Random) -> list[dict[str, Any]]:
     return [
-        {"source": "clinker_carbonate", "clinker": _q(r.uniform(5e5, 2e6), "t"), "cao_fraction": _q(r.uniform(63, 67), "%"),
-         "mgo_fraction": f"{r.uniform(0.01, 0.03):.4f}", "kiln_dust": _q(r.uniform(1e3, 9e3), "t")},
-        {"source": "raw_meal_organic_carbon", "raw_meal": _q(r.uniform(8e5, 3e6), "t"),
-         "organic_carbon_fraction": f"{r.uniform(0.001, 0.003):.4f}"},
-        {"source": "fuel_combustion", "fuel": "bituminous_coal", "quantity": _q(r.uniform(5e4, 2e5), "t"),
-         "ncv": _q(r.uniform(20, 26), "GJ/t"), "carbon_content": _q(r.uniform(0.025, 0.027), "tC/GJ", 5),
-         "oxidation_factor": _q(r.uniform(92, 99), "%")},
+        {
+            "source": "clinker_carbonate",
+            "clinker": _q(r.uniform(5e5, 2e6), "t"),
+            "cao_fraction": _q(r.uniform(63, 67), "%"),
+            "mgo_fraction": f"{r.uniform(0.01, 0.03):.4f}",
+            "kiln_dust": _q(r.uniform(1e3, 9e3), "t"),
+        },
+        {
+            "source": "raw_meal_organic_carbon",
+            "raw_meal": _q(r.uniform(8e5, 3e6), "t"),
+            "organic_carbon_fraction": f"{r.uniform(0.001, 0.003):.4f}",
+        },
+        {
+            "source": "fuel_combustion",
+            "fuel": "bituminous_coal",
+            "quantity": _q(r.uniform(5e4, 2e5), "t"),
+            "ncv": _q(r.uniform(20, 26), "GJ/t"),
+            "carbon_content": _q(r.uniform(0.025, 0.027), "tC/GJ", 5),
+            "oxidation_factor": _q(r.uniform(92, 99), "%"),
+        },
         {"source": "fuel_combustion", "fuel": "diesel", "quantity": _q(r.uniform(100, 900), "t")},
         {"source": "electricity", "quantity": _q(r.uniform(5e7, 1.5e8), "kWh", 0)},
         {"source": "production", "product": "clinker", "quantity": _q(r.uniform(5e5, 2e6), "t")},
@@ -28,12 +41,21 @@ def _cement(r: random.Random) -> list[dict[str, Any]]:
 
 def _steel(r: random.Random) -> list[dict[str, Any]]:
     return [
-        {"source": "fuel_combustion", "fuel": "coke", "quantity": _q(r.uniform(5e5, 2e6), "t"),
-         "ncv": _q(r.uniform(27, 29), "GJ/t"), "carbon_content": _q(r.uniform(28, 30), "tC/TJ", 2),
-         "oxidation_factor": f"{r.uniform(0.9, 0.99):.2f}"},
+        {
+            "source": "fuel_combustion",
+            "fuel": "coke",
+            "quantity": _q(r.uniform(5e5, 2e6), "t"),
+            "ncv": _q(r.uniform(27, 29), "GJ/t"),
+            "carbon_content": _q(r.uniform(28, 30), "tC/TJ", 2),
+            "oxidation_factor": f"{r.uniform(0.9, 0.99):.2f}",
+        },
         {"source": "fuel_combustion", "fuel": "natural_gas", "quantity": _q(r.uniform(1e6, 3e7), "Nm3", 0)},
-        {"source": "fuel_combustion", "fuel": "blast_furnace_gas", "direction": "exported",
-         "quantity": _q(r.uniform(1e4, 2e5), "10^4 Nm3")},
+        {
+            "source": "fuel_combustion",
+            "fuel": "blast_furnace_gas",
+            "direction": "exported",
+            "quantity": _q(r.uniform(1e4, 2e5), "10^4 Nm3"),
+        },
         {"source": "carbonate", "material": "limestone", "quantity": _q(r.uniform(1e5, 5e5), "t")},
         {"source": "electrode", "quantity": _q(r.uniform(100, 2000), "t")},
         {"source": "carbon_input", "material": "pig_iron", "quantity": _q(r.uniform(1e4, 1e5), "t")},
@@ -45,19 +67,38 @@ def _steel(r: random.Random) -> list[dict[str, Any]]:
 
 def _aluminium(r: random.Random) -> list[dict[str, Any]]:
     return [
-        {"source": "anode_consumption", "aluminium_production": _q(r.uniform(1e5, 8e5), "t"),
-         "net_anode_consumption": _q(r.uniform(0.38, 0.45), "t/t"), "sulphur_fraction": _q(r.uniform(1, 3), "%")},
-        {"source": "anode_effect", "method": "cn_mee", "aluminium_production": _q(r.uniform(1e5, 8e5), "t"),
-         "anode_effect_minutes": f"{r.uniform(0.01, 0.5):.3f}"},
-        {"source": "anode_effect", "method": "slope", "cell_technology": "CWPB",
-         "aluminium_production": _q(r.uniform(1e5, 8e5), "t"), "anode_effect_minutes": f"{r.uniform(0.01, 0.5):.3f}"},
-        {"source": "electricity", "quantity": _q(r.uniform(1e6, 1e7), "MWh"), "emission_factor": _q(0.5366, "tCO2/MWh", 4)},
+        {
+            "source": "anode_consumption",
+            "aluminium_production": _q(r.uniform(1e5, 8e5), "t"),
+            "net_anode_consumption": _q(r.uniform(0.38, 0.45), "t/t"),
+            "sulphur_fraction": _q(r.uniform(1, 3), "%"),
+        },
+        {
+            "source": "anode_effect",
+            "method": "cn_mee",
+            "aluminium_production": _q(r.uniform(1e5, 8e5), "t"),
+            "anode_effect_minutes": f"{r.uniform(0.01, 0.5):.3f}",
+        },
+        {
+            "source": "anode_effect",
+            "method": "slope",
+            "cell_technology": "CWPB",
+            "aluminium_production": _q(r.uniform(1e5, 8e5), "t"),
+            "anode_effect_minutes": f"{r.uniform(0.01, 0.5):.3f}",
+        },
+        {
+            "source": "electricity",
+            "quantity": _q(r.uniform(1e6, 1e7), "MWh"),
+            "emission_factor": _q(0.5366, "tCO2/MWh", 4),
+        },
         {"source": "production", "product": "aluminium_liquid", "quantity": _q(r.uniform(1e5, 8e5), "t")},
     ]
 
 
 SECTORS: dict[str, Callable[[random.Random], list[dict[str, Any]]]] = {
-    "cement": _cement, "steel": _steel, "aluminium": _aluminium,
+    "cement": _cement,
+    "steel": _steel,
+    "aluminium": _aluminium,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from accounting.lines import Emission, LineReader
 from accounting.methodologies import Methodology
@@ -33,7 +34,9 @@ def anode_consumption(line: LineReader, methodology: Methodology) -> Emission:
     """``CO2 = aluminium [t] × net_anode_consumption [tC/t Al] × (1 − S − Ash) × 44/12``."""
     production, _ = line.quantity("aluminium_production", MASS)  # type: ignore[misc]
     consumption, _ = line.quantity(  # type: ignore[misc]
-        "net_anode_consumption", ("tC/t", "1"), plain_unit="1",
+        "net_anode_consumption",
+        ("tC/t", "1"),
+        plain_unit="1",
         default=methodology.factor("aluminium.net_anode_consumption"),
         missing=f"{methodology.code} has no default net anode consumption: give net_anode_consumption",
     )
@@ -45,7 +48,7 @@ def anode_consumption(line: LineReader, methodology: Methodology) -> Emission:
     return Emission(co2=production * consumption * (ONE - sulphur - ash) * methodology.c_to_co2)
 
 
-def _technology(line: LineReader, methodology: Methodology, *, required: bool) -> dict:
+def _technology(line: LineReader, methodology: Methodology, *, required: bool) -> dict[str, Any]:
     technologies = methodology.section("cell_technologies")
     if not required and not line.has("cell_technology"):
         return {}
@@ -67,7 +70,9 @@ def _cn_mee(line: LineReader, methodology: Methodology, production: Decimal) -> 
     minutes = line.coefficient("anode_effect_minutes", AE_MINUTES, required=False)
     if minutes is None:
         cf4 = line.coefficient("cf4_emission_factor", KG_PER_TONNE, default=coefficients["cf4_without_data"])
-        c2f6 = line.coefficient("c2f6_emission_factor", KG_PER_TONNE, default=coefficients["c2f6_without_data"])
+        c2f6 = line.coefficient(
+            "c2f6_emission_factor", KG_PER_TONNE, default=coefficients["c2f6_without_data"]
+        )
     else:
         cf4 = coefficients["cf4_slope"].value * minutes
         c2f6 = coefficients["c2f6_to_cf4"].value * cf4
@@ -78,12 +83,19 @@ def _cn_mee(line: LineReader, methodology: Methodology, production: Decimal) -> 
 def _slope(line: LineReader, methodology: Methodology, production: Decimal) -> tuple[Decimal, Decimal]:
     """IPCC Tier 2/3 slope: CF4 [t] = AE-minutes × slope [kg/t per AE-min/cell-day] / 1000 × aluminium [t]."""
     line.only(_FIELDS["slope"])
-    technology = _technology(line, methodology, required=not (line.has("slope_cf4") and line.has("c2f6_ratio")))
+    technology = _technology(
+        line, methodology, required=not (line.has("slope_cf4") and line.has("c2f6_ratio"))
+    )
     minutes = line.coefficient("anode_effect_minutes", AE_MINUTES)
-    slope = line.coefficient("slope_cf4", SLOPE_UNIT, default=technology.get("slope_cf4"),
-                             missing=_missing(methodology, "slope_cf4"))
-    ratio = line.coefficient("c2f6_ratio", "1", default=technology.get("c2f6_ratio"),
-                             missing=_missing(methodology, "c2f6_ratio"))
+    slope = line.coefficient(
+        "slope_cf4",
+        SLOPE_UNIT,
+        default=technology.get("slope_cf4"),
+        missing=_missing(methodology, "slope_cf4"),
+    )
+    ratio = line.coefficient(
+        "c2f6_ratio", "1", default=technology.get("c2f6_ratio"), missing=_missing(methodology, "c2f6_ratio")
+    )
     assert minutes is not None and slope is not None and ratio is not None
     cf4 = minutes * slope * production / THOUSAND
     return cf4, cf4 * ratio
@@ -93,7 +105,8 @@ def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal
     """Overvoltage: CF4 [t] = coefficient × (overvoltage [mV] / current efficiency [%]) × aluminium [t] / 1000."""
     line.only(_FIELDS["overvoltage"])
     technology = _technology(
-        line, methodology, required=not (line.has("overvoltage_coefficient") and line.has("c2f6_ratio")))
+        line, methodology, required=not (line.has("overvoltage_coefficient") and line.has("c2f6_ratio"))
+    )
     overvoltage = line.coefficient("overvoltage_mv", "mV")
     efficiency = line.fraction("current_efficiency", upper=Decimal(100))
     assert overvoltage is not None and efficiency is not None
@@ -101,11 +114,15 @@ def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal
     percent = efficiency if efficiency > ONE else efficiency * 100
     if percent == ZERO:
         line.fail("current_efficiency", "out_of_range", "current_efficiency must be above 0")
-    coefficient = line.coefficient("overvoltage_coefficient", OVERVOLTAGE_UNIT,
-                                   default=technology.get("overvoltage_coefficient"),
-                                   missing=_missing(methodology, "overvoltage_coefficient"))
-    ratio = line.coefficient("c2f6_ratio", "1", default=technology.get("c2f6_ratio"),
-                             missing=_missing(methodology, "c2f6_ratio"))
+    coefficient = line.coefficient(
+        "overvoltage_coefficient",
+        OVERVOLTAGE_UNIT,
+        default=technology.get("overvoltage_coefficient"),
+        missing=_missing(methodology, "overvoltage_coefficient"),
+    )
+    ratio = line.coefficient(
+        "c2f6_ratio", "1", default=technology.get("c2f6_ratio"), missing=_missing(methodology, "c2f6_ratio")
+    )
     assert coefficient is not None and ratio is not None
     cf4 = coefficient * overvoltage / percent * production / THOUSAND
     return cf4, cf4 * ratio
@@ -115,10 +132,18 @@ def _tier1(line: LineReader, methodology: Methodology, production: Decimal) -> t
     """IPCC Tier 1: CF4, C2F6 [kg/t Al] by cell technology × aluminium [t] / 1000."""
     line.only(_FIELDS["tier1"])
     technology = _technology(line, methodology, required=True)
-    cf4 = line.coefficient("cf4_emission_factor", KG_PER_TONNE, default=technology.get("tier1_cf4"),
-                           missing=_missing(methodology, "cf4_emission_factor"))
-    c2f6 = line.coefficient("c2f6_emission_factor", KG_PER_TONNE, default=technology.get("tier1_c2f6"),
-                            missing=_missing(methodology, "c2f6_emission_factor"))
+    cf4 = line.coefficient(
+        "cf4_emission_factor",
+        KG_PER_TONNE,
+        default=technology.get("tier1_cf4"),
+        missing=_missing(methodology, "cf4_emission_factor"),
+    )
+    c2f6 = line.coefficient(
+        "c2f6_emission_factor",
+        KG_PER_TONNE,
+        default=technology.get("tier1_c2f6"),
+        missing=_missing(methodology, "c2f6_emission_factor"),
+    )
     assert cf4 is not None and c2f6 is not None
     return cf4 * production / THOUSAND, c2f6 * production / THOUSAND
 
@@ -127,7 +152,13 @@ _BASE_FIELDS = ("ref", "source", "month", "method", "aluminium_production", "cel
 _FIELDS = {
     "cn_mee": (*_BASE_FIELDS, "anode_effect_minutes", "cf4_emission_factor", "c2f6_emission_factor"),
     "slope": (*_BASE_FIELDS, "anode_effect_minutes", "slope_cf4", "c2f6_ratio"),
-    "overvoltage": (*_BASE_FIELDS, "overvoltage_mv", "current_efficiency", "overvoltage_coefficient", "c2f6_ratio"),
+    "overvoltage": (
+        *_BASE_FIELDS,
+        "overvoltage_mv",
+        "current_efficiency",
+        "overvoltage_coefficient",
+        "c2f6_ratio",
+    ),
     "tier1": (*_BASE_FIELDS, "cf4_emission_factor", "c2f6_emission_factor"),
 }
 ANODE_EFFECT_METHODS: dict[str, Callable[[LineReader, Methodology, Decimal], tuple[Decimal, Decimal]]] = {
@@ -150,8 +181,12 @@ def anode_effect(line: LineReader, methodology: Methodology) -> Emission:
 
     Gases in tonnes of each gas; CO2e = CF4 × GWP_CF4 + C2F6 × GWP_C2F6 (the methodology's GWP set).
     """
-    variant = line.code("method", ANODE_EFFECT_METHODS, what="anode-effect method",
-                        default=methodology.default_anode_effect_method or None)
+    variant = line.code(
+        "method",
+        ANODE_EFFECT_METHODS,
+        what="anode-effect method",
+        default=methodology.default_anode_effect_method or None,
+    )
     production, _ = line.quantity("aluminium_production", MASS)  # type: ignore[misc]
     cf4, c2f6 = ANODE_EFFECT_METHODS[variant](line, methodology, production)
     return Emission(cf4=cf4, c2f6=c2f6)
@@ -160,9 +195,20 @@ def anode_effect(line: LineReader, methodology: Methodology) -> Emission:
 @method(
     "anode_baking",
     category="process",
-    fields=("green_anodes", "hydrogen_content", "baked_anodes", "waste_tar", "packing_coke_rate",
-            "packing_coke_sulphur_fraction", "packing_coke_ash_fraction"),
-    needs=("constants.c_to_co2", "aluminium.packing_coke_sulphur_fraction", "aluminium.packing_coke_ash_fraction"),
+    fields=(
+        "green_anodes",
+        "hydrogen_content",
+        "baked_anodes",
+        "waste_tar",
+        "packing_coke_rate",
+        "packing_coke_sulphur_fraction",
+        "packing_coke_ash_fraction",
+    ),
+    needs=(
+        "constants.c_to_co2",
+        "aluminium.packing_coke_sulphur_fraction",
+        "aluminium.packing_coke_ash_fraction",
+    ),
     reference="IPCC 2006 Vol.3 Eq. 4.22-4.23; IAI Aluminium Sector GHG Protocol",
 )
 def anode_baking(line: LineReader, methodology: Methodology) -> Emission:
@@ -175,18 +221,28 @@ def anode_baking(line: LineReader, methodology: Methodology) -> Emission:
     hydrogen, unit = line.quantity("hydrogen_content", ("t", "1"), plain_unit="1")  # type: ignore[misc]
     if unit == "1":
         if hydrogen > ONE:
-            line.fail("hydrogen_content", "fraction_out_of_range", "hydrogen_content as a fraction must lie in [0, 1]")
+            line.fail(
+                "hydrogen_content",
+                "fraction_out_of_range",
+                "hydrogen_content as a fraction must lie in [0, 1]",
+            )
         hydrogen = hydrogen * green
     baked, _ = line.quantity("baked_anodes", MASS)  # type: ignore[misc]
     waste_tar = line.quantity("waste_tar", MASS, required=False)
     volatiles = green - hydrogen - baked - (waste_tar[0] if waste_tar else ZERO)
     if volatiles < ZERO:
-        line.fail("baked_anodes", "negative_net_carbon",
-                  "green anodes less hydrogen, baked anodes and waste tar is negative")
+        line.fail(
+            "baked_anodes",
+            "negative_net_carbon",
+            "green anodes less hydrogen, baked anodes and waste tar is negative",
+        )
     rate = line.fraction("packing_coke_rate")
-    sulphur = line.fraction("packing_coke_sulphur_fraction",
-                            default=methodology.factor("aluminium.packing_coke_sulphur_fraction"))
-    ash = line.fraction("packing_coke_ash_fraction", default=methodology.factor("aluminium.packing_coke_ash_fraction"))
+    sulphur = line.fraction(
+        "packing_coke_sulphur_fraction", default=methodology.factor("aluminium.packing_coke_sulphur_fraction")
+    )
+    ash = line.fraction(
+        "packing_coke_ash_fraction", default=methodology.factor("aluminium.packing_coke_ash_fraction")
+    )
     assert rate is not None and sulphur is not None and ash is not None
     if sulphur + ash > ONE:
         line.fail("packing_coke_ash_fraction", "fraction_out_of_range", "sulphur and ash fractions exceed 1")

@@ -18,8 +18,15 @@ PER_TONNE = ("tCO2/t",)
 @method(
     "clinker_carbonate",
     category="process",
-    fields=("clinker", "kiln_dust", "bypass_dust", "cao_fraction", "cao_non_carbonate_fraction", "mgo_fraction",
-            "mgo_non_carbonate_fraction"),
+    fields=(
+        "clinker",
+        "kiln_dust",
+        "bypass_dust",
+        "cao_fraction",
+        "cao_non_carbonate_fraction",
+        "mgo_fraction",
+        "mgo_non_carbonate_fraction",
+    ),
     needs=("constants.cao_to_co2", "constants.mgo_to_co2"),
     reference="MEE cement guideline (clinker carbonate method); IPCC 2006 Vol.3 Eq. 2.4; EU MRR Annex IV B",
 )
@@ -39,8 +46,11 @@ def clinker_carbonate(line: LineReader, methodology: Methodology) -> Emission:
         non_carbonate = line.fraction(f"{oxide}_non_carbonate_fraction", required=False) or ZERO
         assert total is not None
         if non_carbonate > total:
-            line.fail(f"{oxide}_non_carbonate_fraction", "out_of_range",
-                      f"{oxide}_non_carbonate_fraction exceeds {oxide}_fraction")
+            line.fail(
+                f"{oxide}_non_carbonate_fraction",
+                "out_of_range",
+                f"{oxide}_non_carbonate_fraction exceeds {oxide}_fraction",
+            )
         terms += (total - non_carbonate) * methodology.constant(f"{oxide}_to_co2")
     return Emission(co2=mass * terms)
 
@@ -61,8 +71,11 @@ def clinker_default(line: LineReader, methodology: Methodology) -> Emission:
     types = methodology.section("clinker_types")
     clinker_type = line.code("clinker_type", types, what="clinker type", default="portland")
     clinker, _ = line.quantity("clinker", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity("emission_factor", PER_TONNE,  # type: ignore[misc]
-                              default=types[clinker_type].get("emission_factor"))
+    factor, _ = line.quantity(
+        "emission_factor",
+        PER_TONNE,  # type: ignore[misc]
+        default=types[clinker_type].get("emission_factor"),
+    )
     gross = clinker * factor
     deduction = ZERO
     materials = methodology.section("substitutes")
@@ -71,11 +84,15 @@ def clinker_default(line: LineReader, methodology: Methodology) -> Emission:
         material = substitute.code("material", materials, what="substitute material")
         quantity, _ = substitute.quantity("quantity", MASS)  # type: ignore[misc]
         deduction_factor, _ = substitute.quantity(  # type: ignore[misc]
-            "deduction_factor", PER_TONNE, default=materials[material].get("deduction_factor"))
+            "deduction_factor", PER_TONNE, default=materials[material].get("deduction_factor")
+        )
         deduction += quantity * deduction_factor
     if deduction > gross:
-        line.fail("substitutes", "deduction_exceeds_emission",
-                  f"substitute deductions ({deduction:f} t) exceed the clinker term ({gross:f} t)")
+        line.fail(
+            "substitutes",
+            "deduction_exceeds_emission",
+            f"substitute deductions ({deduction:f} t) exceed the clinker term ({gross:f} t)",
+        )
     return Emission(co2=gross - deduction)
 
 

@@ -25,9 +25,12 @@ def _grid_factor_default(line: LineReader, methodology: Methodology):  # type: i
     if not eligible:
         if line.has("emission_factor"):
             return None
-        line.fail("emission_factor", "required",
-                  f"no {region} grid factor is published for {year} or earlier under {methodology.code}: "
-                  "give emission_factor")
+        line.fail(
+            "emission_factor",
+            "required",
+            f"no {region} grid factor is published for {year} or earlier under {methodology.code}: "
+            "give emission_factor",
+        )
     return published[max(eligible)]
 
 
@@ -43,7 +46,11 @@ def purchased_electricity(line: LineReader, methodology: Methodology) -> Emissio
     """``CO2 = electricity [MWh] × grid emission factor [tCO2/MWh]``; exported electricity is subtracted."""
     quantity, _ = line.quantity("quantity", ("MWh",))  # type: ignore[misc]
     sign = line.direction()
-    default = None if line.has("emission_factor") and not line.has("grid") else _grid_factor_default(line, methodology)
+    default = (
+        None
+        if line.has("emission_factor") and not line.has("grid")
+        else _grid_factor_default(line, methodology)
+    )
     factor, _ = line.quantity("emission_factor", ("tCO2/MWh",), default=default)  # type: ignore[misc]
     return Emission(co2=sign * quantity * factor)
 
@@ -56,7 +63,9 @@ def _steam(line: LineReader, methodology: Methodology) -> Decimal:
     enthalpy, _ = steam.quantity("enthalpy", ("kJ/kg",))  # type: ignore[misc]
     reference = methodology.value("heat.steam_reference_enthalpy")
     if enthalpy < reference:
-        steam.fail("enthalpy", "out_of_range", f"steam enthalpy must be at least {reference} kJ/kg (the reference)")
+        steam.fail(
+            "enthalpy", "out_of_range", f"steam enthalpy must be at least {reference} kJ/kg (the reference)"
+        )
     return mass * (enthalpy - reference) / 1000
 
 
@@ -68,7 +77,9 @@ def _hot_water(line: LineReader, methodology: Methodology) -> Decimal:
     temperature = water.temperature("temperature")
     reference = methodology.value("heat.hot_water_reference_temperature")
     if temperature < reference:
-        water.fail("temperature", "out_of_range", f"hot water must be at least {reference} °C (the reference)")
+        water.fail(
+            "temperature", "out_of_range", f"hot water must be at least {reference} °C (the reference)"
+        )
     return mass * (temperature - reference) * methodology.value("heat.water_specific_heat") / 1000
 
 
@@ -80,8 +91,12 @@ _HEAT_FORMS = {"steam": _steam, "hot_water": _hot_water}
     variant="purchased_heat",
     category="indirect_heat",
     fields=("quantity", "steam", "hot_water", "emission_factor", "direction"),
-    needs=("heat.emission_factor", "heat.steam_reference_enthalpy", "heat.hot_water_reference_temperature",
-           "heat.water_specific_heat"),
+    needs=(
+        "heat.emission_factor",
+        "heat.steam_reference_enthalpy",
+        "heat.hot_water_reference_temperature",
+        "heat.water_specific_heat",
+    ),
     reference="MEE 2024 guidelines, purchased heat; pilot guidelines (steam and hot water)",
 )
 def purchased_heat(line: LineReader, methodology: Methodology) -> Emission:
@@ -89,14 +104,20 @@ def purchased_heat(line: LineReader, methodology: Methodology) -> Emission:
     as steam ``{mass, enthalpy}`` or as hot water ``{mass, temperature}``."""
     given = [form for form in ("quantity", "steam", "hot_water") if line.has(form)]
     if len(given) != 1:
-        line.fail(given[1] if len(given) > 1 else "quantity", "required" if not given else "conflicting_fields",
-                  "give exactly one of quantity, steam or hot_water")
+        line.fail(
+            given[1] if len(given) > 1 else "quantity",
+            "required" if not given else "conflicting_fields",
+            "give exactly one of quantity, steam or hot_water",
+        )
     form = given[0]
     if form == "quantity":
         heat, _ = line.quantity("quantity", ("GJ",))  # type: ignore[misc]
     else:
         heat = _HEAT_FORMS[form](line, methodology)
     sign = line.direction()
-    factor, _ = line.quantity("emission_factor", ("tCO2/GJ",),  # type: ignore[misc]
-                              default=methodology.factor("heat.emission_factor"))
+    factor, _ = line.quantity(
+        "emission_factor",
+        ("tCO2/GJ",),  # type: ignore[misc]
+        default=methodology.factor("heat.emission_factor"),
+    )
     return Emission(co2=sign * heat * factor)

@@ -20,8 +20,14 @@ QUANTITY_UNITS = ("t", "10^4 Nm3", "m3", "GJ")
 NCV_UNITS = {"t": "GJ/t", "10^4 Nm3": "GJ/10^4 Nm3", "m3": "GJ/m3"}
 CARBON_CONTENT_UNITS = ("tC/GJ", "tC/t", "tC/10^4 Nm3", "tC/m3")
 EMISSION_FACTOR_UNITS = ("tCO2/GJ", "tCO2/t", "tCO2/10^4 Nm3", "tCO2/m3")
-_PER_BASIS = {"tC/t": "t", "tC/10^4 Nm3": "10^4 Nm3", "tC/m3": "m3",
-              "tCO2/t": "t", "tCO2/10^4 Nm3": "10^4 Nm3", "tCO2/m3": "m3"}
+_PER_BASIS = {
+    "tC/t": "t",
+    "tC/10^4 Nm3": "10^4 Nm3",
+    "tC/m3": "m3",
+    "tCO2/t": "t",
+    "tCO2/10^4 Nm3": "10^4 Nm3",
+    "tCO2/m3": "m3",
+}
 
 
 def _energy(line: LineReader, fuel: Mapping[str, Any], quantity: Decimal, basis: str, code: str) -> Decimal:
@@ -30,27 +36,42 @@ def _energy(line: LineReader, fuel: Mapping[str, Any], quantity: Decimal, basis:
         if line.has("ncv"):
             line.fail("ncv", "not_applicable", "ncv is not used when the quantity is already an energy")
         return quantity
-    ncv, _ = line.quantity("ncv", (NCV_UNITS[basis],), default=fuel.get("ncv"),  # type: ignore[misc]
-                           missing=f"{code} has no default ncv under {line.methodology.code}: give ncv")
+    ncv, _ = line.quantity(
+        "ncv",
+        (NCV_UNITS[basis],),
+        default=fuel.get("ncv"),  # type: ignore[misc]
+        missing=f"{code} has no default ncv under {line.methodology.code}: give ncv",
+    )
     return quantity * ncv
 
 
-def _per_unit_base(line: LineReader, key: str, unit: str, quantity: Decimal, basis: str,
-                   energy: Decimal | None) -> Decimal:
+def _per_unit_base(
+    line: LineReader, key: str, unit: str, quantity: Decimal, basis: str, energy: Decimal | None
+) -> Decimal:
     """The amount a per-unit factor applies to: the energy for per-GJ factors, else the quantity."""
     if unit.endswith("/GJ"):
         assert energy is not None
         return energy
     if _PER_BASIS[unit] != basis:
-        line.fail(key, "wrong_dimension", f"{key} in {unit} does not fit a quantity given in {basis}", "/unit")
+        line.fail(
+            key, "wrong_dimension", f"{key} in {unit} does not fit a quantity given in {basis}", "/unit"
+        )
     return quantity
 
 
 @method(
     "fuel_combustion",
     category="combustion",
-    fields=("fuel", "quantity", "ncv", "carbon_content", "oxidation_factor", "emission_factor",
-            "biomass_fraction", "direction"),
+    fields=(
+        "fuel",
+        "quantity",
+        "ncv",
+        "carbon_content",
+        "oxidation_factor",
+        "emission_factor",
+        "biomass_fraction",
+        "direction",
+    ),
     needs=("fuels", "constants.c_to_co2"),
     reference="MEE 2024 guidelines, fuel combustion; IPCC 2006 Vol.2 Eq. 2.1",
 )
@@ -77,10 +98,15 @@ def fuel_combustion(line: LineReader, methodology: Methodology) -> Emission:
     if use_emission_factor:
         for conflicting in ("carbon_content", "oxidation_factor"):
             if line.has(conflicting):
-                line.fail(conflicting, "conflicting_fields",
-                          f"give either emission_factor or carbon_content with oxidation_factor, not both")
+                line.fail(
+                    conflicting,
+                    "conflicting_fields",
+                    "give either emission_factor or carbon_content with oxidation_factor, not both",
+                )
         factor, unit = line.quantity(  # type: ignore[misc]
-            "emission_factor", EMISSION_FACTOR_UNITS, default=fuel.get("emission_factor"),
+            "emission_factor",
+            EMISSION_FACTOR_UNITS,
+            default=fuel.get("emission_factor"),
             missing=f"{code} has no default factors under {methodology.code}: give emission_factor, "
             "or carbon_content and oxidation_factor",
         )
@@ -88,13 +114,16 @@ def fuel_combustion(line: LineReader, methodology: Methodology) -> Emission:
         co2 = _per_unit_base(line, "emission_factor", unit, quantity, basis, energy) * factor
     else:
         content, unit = line.quantity(  # type: ignore[misc]
-            "carbon_content", CARBON_CONTENT_UNITS, default=fuel.get("carbon_content"),
+            "carbon_content",
+            CARBON_CONTENT_UNITS,
+            default=fuel.get("carbon_content"),
             missing=f"{code} has no default carbon content under {methodology.code}: give carbon_content "
             "or emission_factor",
         )
         energy = _energy(line, fuel, quantity, basis, code) if unit == "tC/GJ" else None
         oxidation = line.fraction(
-            "oxidation_factor", default=fuel.get("oxidation_factor") or methodology.factor("constants.oxidation_factor"),
+            "oxidation_factor",
+            default=fuel.get("oxidation_factor") or methodology.factor("constants.oxidation_factor"),
             missing=f"{code} has no default oxidation factor under {methodology.code}: give oxidation_factor",
         )
         assert oxidation is not None

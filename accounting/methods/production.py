@@ -8,11 +8,26 @@ from accounting.registry import method
 
 #: Products a production line may name. The intensity product of each sector is set by the
 #: methodology (``[products]``): clinker, crude_steel, aluminium_liquid.
-PRODUCTS = frozenset({
-    "clinker", "cement", "crude_steel", "hot_metal", "pig_iron", "sinter", "pellets", "coke", "dri",
-    "eaf_steel", "bof_steel", "hot_rolled_steel", "aluminium_liquid", "aluminium_ingot", "alumina",
-    "carbon_anode",
-})
+PRODUCTS = frozenset(
+    {
+        "clinker",
+        "cement",
+        "crude_steel",
+        "hot_metal",
+        "pig_iron",
+        "sinter",
+        "pellets",
+        "coke",
+        "dri",
+        "eaf_steel",
+        "bof_steel",
+        "hot_rolled_steel",
+        "aluminium_liquid",
+        "aluminium_ingot",
+        "alumina",
+        "carbon_anode",
+    }
+)
 
 
 @method(

@@ -17,14 +17,18 @@ MASS = ("t",)
 PER_TONNE = ("tCO2/t",)
 
 
-def _mass_times_factor(line: LineReader, table: str, key: str, what: str,
-                       methodology: Methodology) -> Decimal:
+def _mass_times_factor(
+    line: LineReader, table: str, key: str, what: str, methodology: Methodology
+) -> Decimal:
     """``quantity [t] × emission_factor [tCO2/t]`` with the factor defaulted from ``table``."""
     entries = methodology.section(table)
     code = line.code(key, entries, what=what)
     quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity("emission_factor", PER_TONNE,  # type: ignore[misc]
-                              default=entries[code].get("emission_factor"))
+    factor, _ = line.quantity(
+        "emission_factor",
+        PER_TONNE,  # type: ignore[misc]
+        default=entries[code].get("emission_factor"),
+    )
     return quantity * factor
 
 
@@ -50,8 +54,11 @@ def carbonate(line: LineReader, methodology: Methodology) -> Emission:
 def electrode(line: LineReader, methodology: Methodology) -> Emission:
     """``CO2 = electrodes consumed [t] × emission_factor [tCO2/t]`` (default 3.663)."""
     quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity("emission_factor", PER_TONNE,  # type: ignore[misc]
-                              default=methodology.factor("electrode.emission_factor"))
+    factor, _ = line.quantity(
+        "emission_factor",
+        PER_TONNE,  # type: ignore[misc]
+        default=methodology.factor("electrode.emission_factor"),
+    )
     return Emission(co2=quantity * factor)
 
 
@@ -64,8 +71,9 @@ def electrode(line: LineReader, methodology: Methodology) -> Emission:
 )
 def carbon_input(line: LineReader, methodology: Methodology) -> Emission:
     """``CO2 = purchased material [t] × emission_factor(material) [tCO2/t]``."""
-    return Emission(co2=_mass_times_factor(line, "carbon_inputs", "material", "carbon-bearing material",
-                                           methodology))
+    return Emission(
+        co2=_mass_times_factor(line, "carbon_inputs", "material", "carbon-bearing material", methodology)
+    )
 
 
 @method(
@@ -93,10 +101,16 @@ def _carbon(streams: list[LineReader]) -> Decimal:
         quantity, basis = stream.quantity("quantity", ("t", "10^4 Nm3"))  # type: ignore[misc]
         content, unit = stream.quantity("carbon_content", _CARBON_CONTENT, plain_unit="1")  # type: ignore[misc]
         if _BASIS[unit] != basis:
-            stream.fail("quantity", "wrong_dimension",
-                        f"carbon_content in {unit} needs a quantity in {_BASIS[unit]}", "/unit")
+            stream.fail(
+                "quantity",
+                "wrong_dimension",
+                f"carbon_content in {unit} needs a quantity in {_BASIS[unit]}",
+                "/unit",
+            )
         if basis == "t" and content > 1:
-            stream.fail("carbon_content", "fraction_out_of_range", "carbon_content per mass must lie between 0 and 1")
+            stream.fail(
+                "carbon_content", "fraction_out_of_range", "carbon_content per mass must lie between 0 and 1"
+            )
         total += quantity * content
     return total
 
@@ -117,6 +131,9 @@ def carbon_mass_balance(line: LineReader, methodology: Methodology) -> Emission:
     carbon_in = _carbon(line.items("inputs"))
     carbon_out = _carbon(line.items("outputs", required=False))
     if carbon_out > carbon_in:
-        line.fail("outputs", "negative_net_carbon",
-                  f"carbon in outputs ({carbon_out:f} tC) exceeds carbon in inputs ({carbon_in:f} tC)")
+        line.fail(
+            "outputs",
+            "negative_net_carbon",
+            f"carbon in outputs ({carbon_out:f} tC) exceeds carbon in inputs ({carbon_in:f} tC)",
+        )
     return Emission(co2=(carbon_in - carbon_out) * methodology.c_to_co2)

@@ -23,8 +23,13 @@ class CalculateView(APIView):
     @extend_schema(
         operation_id="calculate",
         summary="Calculate emissions (stateless)",
-        request=schemas.CALCULATION_REQUEST,
-        responses={200: schemas.CALCULATION, 400: schemas.PROBLEM, 401: schemas.PROBLEM, 413: schemas.PROBLEM},
+        request={"application/json": schemas.CALCULATION_REQUEST},
+        responses={
+            200: schemas.CALCULATION,
+            400: schemas.PROBLEM,
+            401: schemas.PROBLEM,
+            413: schemas.PROBLEM,
+        },
         examples=[OpenApiExample("One coal line", request_only=True, value=schemas.CALCULATE_EXAMPLE)],
         tags=["calculation"],
     )
@@ -35,8 +40,11 @@ class CalculateView(APIView):
 class MethodologyListView(APIView):
     """Published methodology versions (summaries; the detail has every factor table)."""
 
-    @extend_schema(operation_id="methodologies_list", responses={200: schemas.METHODOLOGY_LIST,
-                                                                  401: schemas.PROBLEM}, tags=["calculation"])
+    @extend_schema(
+        operation_id="methodologies_list",
+        responses={200: schemas.METHODOLOGY_LIST, 401: schemas.PROBLEM},
+        tags=["calculation"],
+    )
     def get(self, request: Request) -> Response:
         results = [m.describe(with_tables=False) for m in methodologies.available()]
         return Response({"count": len(results), "next": None, "previous": None, "results": results})
@@ -45,9 +53,11 @@ class MethodologyListView(APIView):
 class MethodologyDetailView(APIView):
     """One methodology version: method per line kind, factor tables with provenance, GWP set, rounding."""
 
-    @extend_schema(operation_id="methodologies_retrieve", responses={200: schemas.METHODOLOGY,
-                                                                      401: schemas.PROBLEM, 404: schemas.PROBLEM},
-                   tags=["calculation"])
+    @extend_schema(
+        operation_id="methodologies_retrieve",
+        responses={200: schemas.METHODOLOGY, 401: schemas.PROBLEM, 404: schemas.PROBLEM},
+        tags=["calculation"],
+    )
     def get(self, request: Request, code: str) -> Response:
         try:
             methodology = methodologies.get(code)
@@ -59,17 +69,20 @@ class MethodologyDetailView(APIView):
 class UnitListView(APIView):
     """Accepted unit spellings by what they measure."""
 
-    @extend_schema(operation_id="units_list", responses={200: schemas.UNITS, 401: schemas.PROBLEM},
-                   tags=["calculation"])
+    @extend_schema(
+        operation_id="units_list", responses={200: schemas.UNITS, 401: schemas.PROBLEM}, tags=["calculation"]
+    )
     def get(self, request: Request) -> Response:
-        return Response({
-            "dimensions": units.accepted_units(),
-            "refused": units.refused_spellings(),
-            "notes": [
-                "Any pint expression of the right dimension is accepted as well (e.g. 'MJ/kg', 'kgCO2/GJ').",
-                "'10^4 Nm3' is ten thousand normal cubic metres; 'Nm3' never converts into actual 'm3'.",
-                "'t' and 'tonne' are metric tonnes, 'kt' the kilotonne, 'Mt' the megatonne.",
-                "'kcal' is the international-table kilocalorie (4.1868 kJ); 'tce' is 29.3076 GJ.",
-                "A fraction may be a plain value ('0.65') or {'value': '65', 'unit': '%'}.",
-            ],
-        })
+        return Response(
+            {
+                "dimensions": units.accepted_units(),
+                "refused": units.refused_spellings(),
+                "notes": [
+                    "Any pint expression of the right dimension is accepted as well (e.g. 'MJ/kg', 'kgCO2/GJ').",
+                    "'10^4 Nm3' is ten thousand normal cubic metres; 'Nm3' never converts into actual 'm3'.",
+                    "'t' and 'tonne' are metric tonnes, 'kt' the kilotonne, 'Mt' the megatonne.",
+                    "'kcal' is the international-table kilocalorie (4.1868 kJ); 'tce' is 29.3076 GJ.",
+                    "A fraction may be a plain value ('0.65') or {'value': '65', 'unit': '%'}.",
+                ],
+            }
+        )

@@ -8,14 +8,24 @@ from typing import Any
 from accounting.engine import SECTORS
 from accounting.registry import CATEGORIES, registered
 
-DECIMAL_STRING: dict[str, Any] = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
-                                  "description": "exact decimal in plain notation", "example": "246395.688"}
-NUMBER_IN: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "number"}],
-                             "description": "a decimal, as a JSON string or number (read exactly)"}
+DECIMAL_STRING: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?\d+(\.\d+)?$",
+    "description": "exact decimal in plain notation",
+    "example": "246395.688",
+}
+NUMBER_IN: dict[str, Any] = {
+    "oneOf": [{"type": "string"}, {"type": "number"}],
+    "description": "a decimal, as a JSON string or number (read exactly)",
+}
 QUANTITY_IN: dict[str, Any] = {
     "oneOf": [
-        {"type": "object", "properties": {"value": NUMBER_IN, "unit": {"type": "string"}},
-         "required": ["value", "unit"], "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {"value": NUMBER_IN, "unit": {"type": "string"}},
+            "required": ["value", "unit"],
+            "additionalProperties": False,
+        },
         NUMBER_IN,
     ],
     "description": 'a quantity {"value": "120000", "unit": "t"}, or a plain number for fractions',
@@ -48,9 +58,14 @@ CALCULATION_REQUEST: dict[str, Any] = {
 GASES_OUT: dict[str, Any] = {"type": "object", "additionalProperties": DECIMAL_STRING}
 PARAMETER_OUT: dict[str, Any] = {
     "type": "object",
-    "properties": {"value": DECIMAL_STRING, "unit": {"type": "string"},
-                   "origin": {"type": "string", "enum": ["measured", "default"]},
-                   "source": {"type": "string"}, "table": {"type": "string"}, "confidence": {"type": "string"}},
+    "properties": {
+        "value": DECIMAL_STRING,
+        "unit": {"type": "string"},
+        "origin": {"type": "string", "enum": ["measured", "default"]},
+        "source": {"type": "string"},
+        "table": {"type": "string"},
+        "confidence": {"type": "string"},
+    },
     "required": ["value", "unit", "origin"],
 }
 LINE_RESULT: dict[str, Any] = {
@@ -75,8 +90,14 @@ FIGURES: dict[str, Any] = {"type": "object", "additionalProperties": DECIMAL_STR
 TOTALS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "direct": DECIMAL_STRING, "indirect": DECIMAL_STRING, "total": DECIMAL_STRING, "co2e": DECIMAL_STRING,
-        "by_category": FIGURES, "by_gas": FIGURES, "biogenic_co2": DECIMAL_STRING, "default_share": DECIMAL_STRING,
+        "direct": DECIMAL_STRING,
+        "indirect": DECIMAL_STRING,
+        "total": DECIMAL_STRING,
+        "co2e": DECIMAL_STRING,
+        "by_category": FIGURES,
+        "by_gas": FIGURES,
+        "biogenic_co2": DECIMAL_STRING,
+        "default_share": DECIMAL_STRING,
         "reported": {"type": "object", "description": "figures rounded by the methodology's reporting rule"},
     },
     "required": ["direct", "indirect", "total", "by_category", "by_gas", "biogenic_co2", "reported"],
@@ -84,8 +105,12 @@ TOTALS: dict[str, Any] = {
 INTENSITY: dict[str, Any] = {
     "type": "object",
     "nullable": True,
-    "properties": {"product": {"type": "string"}, "production": DECIMAL_STRING, "direct": DECIMAL_STRING,
-                   "total": DECIMAL_STRING},
+    "properties": {
+        "product": {"type": "string"},
+        "production": DECIMAL_STRING,
+        "direct": DECIMAL_STRING,
+        "total": DECIMAL_STRING,
+    },
 }
 CALCULATION: dict[str, Any] = {
     "type": "object",
@@ -106,12 +131,23 @@ PROBLEM: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem document (application/problem+json)",
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object",
-            "properties": {"pointer": {"type": "string"}, "code": {"type": "string"}, "detail": {"type": "string"}},
-            "required": ["pointer", "code", "detail"]}},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "pointer": {"type": "string"},
+                    "code": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+                "required": ["pointer", "code", "detail"],
+            },
+        },
     },
     "required": ["type", "title", "status", "detail"],
 }
@@ -119,27 +155,41 @@ PROBLEM: dict[str, Any] = {
 METHODOLOGY: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "code": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "string"},
-        "published": {"type": "string"}, "default": {"type": "boolean"},
-        "gwp": {"type": "object"}, "c_to_co2": DECIMAL_STRING, "rounding": {"type": "object"},
-        "line_kinds": {"type": "object"}, "factors": {"type": "object"}, "sources": {"type": "object"},
+        "code": {"type": "string"},
+        "title": {"type": "string"},
+        "version": {"type": "string"},
+        "published": {"type": "string"},
+        "default": {"type": "boolean"},
+        "gwp": {"type": "object"},
+        "c_to_co2": DECIMAL_STRING,
+        "rounding": {"type": "object"},
+        "line_kinds": {"type": "object"},
+        "factors": {"type": "object"},
+        "sources": {"type": "object"},
         "products": {"type": "object"},
     },
     "required": ["code", "version", "gwp", "rounding", "line_kinds"],
 }
 METHODOLOGY_LIST: dict[str, Any] = {
     "type": "object",
-    "properties": {"count": {"type": "integer"}, "next": {"type": "string", "nullable": True},
-                   "previous": {"type": "string", "nullable": True},
-                   "results": {"type": "array", "items": METHODOLOGY}},
+    "properties": {
+        "count": {"type": "integer"},
+        "next": {"type": "string", "nullable": True},
+        "previous": {"type": "string", "nullable": True},
+        "results": {"type": "array", "items": METHODOLOGY},
+    },
     "required": ["results"],
 }
 UNITS: dict[str, Any] = {
     "type": "object",
-    "properties": {"dimensions": {"type": "object", "additionalProperties": {"type": "array",
-                                                                             "items": {"type": "string"}}},
-                   "refused": {"type": "object", "additionalProperties": {"type": "string"}},
-                   "notes": {"type": "array", "items": {"type": "string"}}},
+    "properties": {
+        "dimensions": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "refused": {"type": "object", "additionalProperties": {"type": "string"}},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
     "required": ["dimensions"],
 }
 
@@ -148,9 +198,18 @@ CALCULATE_EXAMPLE: dict[str, Any] = {
     "sector": "cement",
     "year": 2024,
     "lines": [
-        {"ref": "kiln-coal", "source": "fuel_combustion", "fuel": "bituminous_coal",
-         "quantity": {"value": "120000", "unit": "t"}, "ncv": {"value": "23.000", "unit": "GJ/t"}},
-        {"ref": "clinker-output", "source": "production", "product": "clinker",
-         "quantity": {"value": "1000000", "unit": "t"}},
+        {
+            "ref": "kiln-coal",
+            "source": "fuel_combustion",
+            "fuel": "bituminous_coal",
+            "quantity": {"value": "120000", "unit": "t"},
+            "ncv": {"value": "23.000", "unit": "GJ/t"},
+        },
+        {
+            "ref": "clinker-output",
+            "source": "production",
+            "product": "clinker",
+            "quantity": {"value": "1000000", "unit": "t"},
+        },
     ],
 }

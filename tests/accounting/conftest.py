@@ -34,7 +34,7 @@ def assert_figures(actual: dict[str, Any], expected: dict[str, Any], path: str =
         assert key in actual, f"{where} missing"
         if isinstance(value, dict):
             assert_figures(actual[key], value, where)
-        elif value is None or isinstance(value, str) and not value.lstrip("-")[:1].isdigit():
+        elif value is None or (isinstance(value, str) and not value.lstrip("-")[:1].isdigit()):
             assert actual[key] == value, where
         else:
             assert agrees(actual[key], value), f"{where}: {actual[key]} != {value}"

@@ -15,9 +15,11 @@ from accounting.registry import method, registered
 
 
 def test_accounting_imports_no_django() -> None:
-    code = ("import sys, accounting; accounting.load_all(); "
-            "accounting.calculate({'lines': [{'source': 'electrode', 'quantity': {'value': '1', 'unit': 't'}}]}); "
-            "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'")
+    code = (
+        "import sys, accounting; accounting.load_all(); "
+        "accounting.calculate({'lines': [{'source': 'electrode', 'quantity': {'value': '1', 'unit': 't'}}]}); "
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -33,7 +35,9 @@ def test_every_methodology_resolves_every_line_kind() -> None:
 
 
 def _bundle(code: str) -> str:
-    return resources.files("accounting.data.methodologies").joinpath(f"{code}.toml").read_text(encoding="utf-8")
+    return (
+        resources.files("accounting.data.methodologies").joinpath(f"{code}.toml").read_text(encoding="utf-8")
+    )
 
 
 def test_a_methodology_naming_a_missing_method_fails_at_load() -> None:

@@ -11,11 +11,11 @@ from tests.mrv import factories
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+        pytest.fail("needs PostgreSQL: run `make test`, or set DATABASE_URL=postgres://...")
     if item.get_closest_marker("redis") and not (
         settings.MRV_REDIS_URL or settings.CELERY_BROKER_URL.startswith("redis")
     ):
-        pytest.skip("needs Redis: set MRV_REDIS_URL or a redis:// CELERY_BROKER_URL")
+        pytest.fail("needs Redis: run `make test`, or set MRV_REDIS_URL / a redis:// CELERY_BROKER_URL")
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ URL = "/api/v1/calculate/"
 
 @pytest.fixture
 def calc_client() -> APIClient:
-    _, token = user_create_with_token(username="calc-user", role="operator", organisation_name="Calc Cement Co")
+    _, token = user_create_with_token(
+        username="calc-user", role="operator", organisation_name="Calc Cement Co"
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
@@ -49,8 +51,10 @@ def test_worked_example_reproduces_through_http(calc_client: APIClient, path: Pa
 
 
 def test_numbers_are_parsed_exactly_from_json_numbers(calc_client: APIClient) -> None:
-    text = ('{"lines": [{"source": "electrode", "quantity": {"value": 0.1, "unit": "t"},'
-            ' "emission_factor": {"value": 0.3, "unit": "tCO2/t"}}]}')
+    text = (
+        '{"lines": [{"source": "electrode", "quantity": {"value": 0.1, "unit": "t"},'
+        ' "emission_factor": {"value": 0.3, "unit": "tCO2/t"}}]}'
+    )
     response = post_text(calc_client, text)
     assert response.status_code == 200
     assert json.loads(response.content)["lines"][0]["co2e"] == "0.03"  # not 0.030000000000000002
@@ -67,8 +71,9 @@ def _as_json_text(value: Any) -> Any:
 
 
 @pytest.mark.parametrize(("line", "pointer", "code"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_line_answers_400_problem_with_pointer(calc_client: APIClient, line: Any, pointer: str,
-                                                   code: str) -> None:
+def test_bad_line_answers_400_problem_with_pointer(
+    calc_client: APIClient, line: Any, pointer: str, code: str
+) -> None:
     methodology = "ipcc-2006" if "PFPB" in str(line) else "cn-mee-2024"
     body = {"methodology": methodology, "lines": [_as_json_text(line)]}
     text = json.dumps(body, default=str)
@@ -79,8 +84,9 @@ def test_bad_line_answers_400_problem_with_pointer(calc_client: APIClient, line:
     assert response["Content-Type"] == "application/problem+json"
     problem = json.loads(response.content)
     assert problem["status"] == 400 and problem["type"] and problem["title"]
-    assert {"pointer": pointer, "code": code} in [{"pointer": e["pointer"], "code": e["code"]}
-                                                  for e in problem["errors"]], problem
+    assert {"pointer": pointer, "code": code} in [
+        {"pointer": e["pointer"], "code": e["code"]} for e in problem["errors"]
+    ], problem
 
 
 @pytest.mark.parametrize(
@@ -89,17 +95,25 @@ def test_bad_line_answers_400_problem_with_pointer(calc_client: APIClient, line:
         ('{"lines": []}', 400, "/lines"),
         ('{"lines": [{"source": "electrode", "quantity": {"value": NaN, "unit": "t"}}]}', 400, ""),
         ('{"lines": [{"source": "electrode", "quantity": {"value": Infinity, "unit": "t"}}]}', 400, ""),
-        ('{"lines": [{"source": "electrode", "quantity": {"value": 1e400, "unit": "t"}}]}', 400,
-         "/lines/0/quantity/value"),
-        ('{"lines": [{"source": "electrode", "quantity": {"value": 1' + "0" * 400 + ', "unit": "t"}}]}', 400,
-         "/lines/0/quantity/value"),
+        (
+            '{"lines": [{"source": "electrode", "quantity": {"value": 1e400, "unit": "t"}}]}',
+            400,
+            "/lines/0/quantity/value",
+        ),
+        (
+            '{"lines": [{"source": "electrode", "quantity": {"value": 1' + "0" * 400 + ', "unit": "t"}}]}',
+            400,
+            "/lines/0/quantity/value",
+        ),
         ("[" * 100_000 + "]" * 100_000, 400, ""),
         ('{"lines": [', 400, ""),
         ("[1, 2]", 400, ""),
     ],
     ids=["empty-lines", "nan", "infinity", "1e400", "10^400", "deeply-nested", "truncated", "not-an-object"],
 )
-def test_malformed_body_answers_400_problem(calc_client: APIClient, text: str, status: int, pointer: str) -> None:
+def test_malformed_body_answers_400_problem(
+    calc_client: APIClient, text: str, status: int, pointer: str
+) -> None:
     response = post_text(calc_client, text)
     assert response.status_code == status, response.content
     problem = json.loads(response.content)
@@ -117,8 +131,9 @@ def test_two_megabyte_body_of_lines_answers_400_with_pointer(calc_client: APICli
 
 
 def test_two_megabyte_string_answers_400_with_pointer(calc_client: APIClient) -> None:
-    text = json.dumps({"lines": [{"source": "electrode", "ref": "x" * 2_000_000,
-                                  "quantity": {"value": "1", "unit": "t"}}]})
+    text = json.dumps(
+        {"lines": [{"source": "electrode", "ref": "x" * 2_000_000, "quantity": {"value": "1", "unit": "t"}}]}
+    )
     response = post_text(calc_client, text)
     assert response.status_code == 400
     assert json.loads(response.content)["errors"][0]["pointer"] == "/lines/0/ref"
