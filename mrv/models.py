@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.validators import USCC_LENGTH, validate_credit_code
 
 
@@ -72,3 +73,226 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}, {self.organisation})"
+
+
+class Facility(models.Model):
+    """An installation covered by the ETS, run by an operator and verified by a verification body."""
+
+    class Sector(models.TextChoices):
+        CEMENT = "cement", "Cement (clinker)"
+        STEEL = "steel", "Iron and steel"
+        ALUMINIUM = "aluminium", "Electrolytic aluminium"
+
+    name = models.CharField(max_length=200)
+    operator = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="facilities",
+        limit_choices_to={"kind": "operator"},
+    )
+    sector = models.CharField(max_length=16, choices=Sector.choices)
+    province = models.CharField(max_length=5, choices=PROVINCE_CHOICES, help_text="ISO 3166-2:CN code")
+    verification_body = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="verified_facilities",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": "verification_body"},
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "facilities"
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "name"], name="facility_name_unique_per_operator"),
+            models.CheckConstraint(
+                condition=models.Q(sector__in=["cement", "steel", "aluminium"]), name="facility_sector_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["sector", "province"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Report(models.Model):
+    """An emissions report of one facility for one period (a year, or a month of it).
+
+    ``revision`` and ``status`` mirror the latest revision (kept in step by the services in the same
+    transaction) so that lists filter and sort without a subquery.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="reports")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, default="draft", db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "facility_id", "month", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "year"],
+                condition=models.Q(month__isnull=True),
+                name="report_annual_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["facility", "year", "month"],
+                condition=models.Q(month__isnull=False),
+                name="report_monthly_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(year__gte=1990, year__lte=2100), name="report_year_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(month__isnull=True) | models.Q(month__gte=1, month__lte=12),
+                name="report_month_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        period = f"{self.year}-{self.month:02d}" if self.month else str(self.year)
+        return f"{self.facility} {period}"
+
+
+class ReportRevision(models.Model):
+    """One revision of a report. Once submitted, its content is frozen (PostgreSQL trigger)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        CHECKS_RUNNING = "checks_running", "Checks running"
+        IN_VERIFICATION = "in_verification", "In verification"
+        VERIFIED = "verified", "Verified"
+        RETURNED = "returned", "Returned"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    methodology = models.CharField(max_length=32)
+    methodology_version = models.CharField(max_length=32)
+    totals = models.JSONField(help_text="totals and intensity of the calculation, exact decimals as text")
+    line_count = models.PositiveIntegerField(default=0)
+    digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the canonical JSON of the inputs"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="revision_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "checks_running",
+                        "in_verification",
+                        "verified",
+                        "returned",
+                    ]
+                ),
+                name="revision_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.report} r{self.number} ({self.status})"
+
+
+class ActivityLine(models.Model):
+    """One activity line of a revision: its inputs as given and its calculated result."""
+
+    revision = models.ForeignKey(ReportRevision, on_delete=models.CASCADE, related_name="activity_lines")
+    index = models.PositiveIntegerField()
+    ref = models.CharField(max_length=64)
+    source = models.CharField(max_length=32)
+    month = models.PositiveSmallIntegerField(null=True, blank=True)
+    category = models.CharField(max_length=24, null=True, blank=True)
+    co2e = models.DecimalField(max_digits=32, decimal_places=12)
+    co2 = models.DecimalField(max_digits=32, decimal_places=12)
+    cf4 = models.DecimalField(max_digits=32, decimal_places=12)
+    c2f6 = models.DecimalField(max_digits=32, decimal_places=12)
+    biogenic_co2 = models.DecimalField(max_digits=32, decimal_places=12)
+    inputs = models.JSONField()
+    result = models.JSONField()
+
+    class Meta:
+        ordering = ["revision_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "index"], name="activity_line_index_unique")
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to a request made with an ``Idempotency-Key``, replayed for the same key and body."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_unique")
+        ]
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only, hash-chained history of writes and state changes."""
+
+    sequence = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        help_text="the organisation whose object this event concerns (scopes who may read it)",
+    )
+    facility = models.ForeignKey(
+        Facility,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        help_text="the facility concerned, if any",
+    )
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    before_digest = models.CharField(max_length=64, blank=True)
+    after_digest = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["organisation", "sequence"]),
+        ]
+
+
+class AuditChainHead(models.Model):
+    """The single row that serialises appends to the audit chain (locked FOR UPDATE by each append)."""
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)

@@ -13,6 +13,7 @@
 | ``NotAcceptable``                           | 406    | ``not_acceptable``     |
 | ``UnsupportedMediaType``                    | 415    | ``unsupported_media_type`` |
 | ``RequestDataTooBig`` (over MRV_MAX_BODY_BYTES) | 413 | ``request_too_large`` |
+| ``mrv.errors.ServiceError``                 | its ``status`` (400, 409, 422) | its ``code`` |
 | ``Throttled``                               | 429    | ``throttled``          |
 
 Invalid input carries ``errors``: ``[{pointer, code, detail}]``, the pointer into the request body.
@@ -40,6 +41,7 @@ from rest_framework.views import set_rollback
 from accounting.errors import AccountingError, MethodologyDataError, RegistryError
 from mrv.api.problems import PROBLEM_CONTENT_TYPE, json_pointer, problem_document
 from mrv.api.renderers import JSONRenderer
+from mrv.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,17 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
         errors = [error.as_dict() for error in exc.errors] if status == 400 else None
         return (
             problem_document(status=status, code=exc.code, title=exc.title, detail=exc.detail, errors=errors),
+            {},
+        )
+    if isinstance(exc, ServiceError):
+        return (
+            problem_document(
+                status=exc.status,
+                code=exc.code,
+                title=exc.title,
+                detail=exc.detail,
+                errors=exc.errors or None,
+            ),
             {},
         )
     if isinstance(exc, RequestDataTooBig):

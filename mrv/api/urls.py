@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mrv.api import calculation
+from mrv.api import calculation, reporting
 
 app_name = "api"
 
@@ -11,4 +11,20 @@ urlpatterns = [
     path("methodologies/", calculation.MethodologyListView.as_view(), name="methodology-list"),
     path("methodologies/<str:code>/", calculation.MethodologyDetailView.as_view(), name="methodology-detail"),
     path("units/", calculation.UnitListView.as_view(), name="unit-list"),
+    path("organisations/", reporting.OrganisationListView.as_view(), name="organisation-list"),
+    path("organisations/<int:pk>/", reporting.OrganisationDetailView.as_view(), name="organisation-detail"),
+    path("facilities/", reporting.FacilityListView.as_view(), name="facility-list"),
+    path("facilities/<int:pk>/", reporting.FacilityDetailView.as_view(), name="facility-detail"),
+    path("reports/", reporting.ReportListView.as_view(), name="report-list"),
+    path("reports/lines/template/", reporting.LineTemplateView.as_view(), name="report-line-template"),
+    path("reports/<int:pk>/", reporting.ReportDetailView.as_view(), name="report-detail"),
+    path("reports/<int:pk>/submit/", reporting.ReportSubmitView.as_view(), name="report-submit"),
+    path("reports/<int:pk>/revise/", reporting.ReportReviseView.as_view(), name="report-revise"),
+    path("reports/<int:pk>/revisions/", reporting.ReportRevisionListView.as_view(), name="report-revisions"),
+    path(
+        "reports/<int:pk>/lines/import/",
+        reporting.ReportLinesImportView.as_view(),
+        name="report-lines-import",
+    ),
+    path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
 ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from mrv.models import Organisation
+from mrv.services.audit import audit_record
 from mrv.validators import uscc_check_character
 
 #: GB 11714-1997 weights for the 8 characters of an organisation code before its check digit.
@@ -32,8 +34,18 @@ def placeholder_credit_code(*, name: str) -> str:
 
 
 @transaction.atomic
-def organisation_create(*, name: str, kind: str, credit_code: str) -> Organisation:
+def organisation_create(
+    *, name: str, kind: str, credit_code: str, by: AbstractBaseUser | None = None
+) -> Organisation:
     organisation = Organisation(name=name, kind=kind, credit_code=credit_code)
     organisation.full_clean()
     organisation.save()
+    audit_record(
+        actor=by,
+        action="organisation.create",
+        object_type="organisation",
+        object_id=organisation.pk,
+        organisation=organisation,
+        data={"name": name, "kind": kind, "credit_code": credit_code},
+    )
     return organisation

@@ -33,3 +33,13 @@ def operator_client(operator: factories.ApiUser) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {operator.token}")
     return client
+
+
+@pytest.fixture
+def world(db: None) -> factories.World:
+    return factories.world()
+
+
+@pytest.fixture
+def tx_world(transactional_db: None) -> factories.World:
+    return factories.world()

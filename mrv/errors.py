@@ -1,0 +1,41 @@
+"""Errors of the Django layer's services, answered as RFC 9457 problem documents.
+
+Like the engine's errors they know nothing of HTTP beyond the status they suggest; the exception
+handler renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "invalid_request"
+    title = "Invalid request"
+
+    def __init__(self, detail: str, errors: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class InvalidRequest(ServiceError):
+    """The request is well-formed but asks for something invalid (pointer in ``errors``)."""
+
+
+class Conflict(ServiceError):
+    """The object's state does not allow the operation (a submitted revision is immutable)."""
+
+    status = 409
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The same Idempotency-Key was sent before with a different body."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused with a different request"

@@ -1,0 +1,372 @@
+"""Writes on reports: create, edit and delete drafts, submit (freeze), revise, import lines.
+
+Every function is a transaction. A revision's lines are calculated by the engine on every write of
+a draft, so a draft always carries its results; submitting freezes the revision (digest of its
+canonical inputs, status) and from then on the database refuses any change to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import accounting
+from accounting.engine import Calculation
+from mrv.domain import linefiles
+from mrv.domain.canonical import digest, jsonable
+from mrv.errors import Conflict, InvalidRequest
+from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.services.audit import audit_record
+
+Status = ReportRevision.Status
+REVISABLE = (Status.RETURNED, Status.VERIFIED)
+ZERO = Decimal(0)
+
+#: Called with the submitted revision once its transaction has committed (verification jobs hook in).
+on_submitted: list[Callable[[ReportRevision], None]] = []
+
+
+def _calculate(*, facility: Facility, year: int, methodology: str | None, lines: Any) -> Calculation:
+    return accounting.calculate(
+        {
+            "methodology": methodology or accounting.methodologies.DEFAULT_CODE,
+            "sector": facility.sector,
+            "year": year,
+            "lines": lines,
+        }
+    )
+
+
+def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[Any]) -> str:
+    return digest(
+        {
+            "facility": report.facility_id,
+            "year": report.year,
+            "month": report.month,
+            "methodology": revision.methodology,
+            "methodology_version": revision.methodology_version,
+            "lines": list(lines),
+        }
+    )
+
+
+def _store(*, revision: ReportRevision, lines: Sequence[Any], calculation: Calculation) -> None:
+    """Write the revision's activity lines (inputs and results) and its totals."""
+    rows = []
+    for index, (line, result) in enumerate(zip(lines, calculation.lines, strict=True)):
+        gases = result.gases
+        rows.append(
+            ActivityLine(
+                revision=revision,
+                index=index,
+                ref=result.ref,
+                source=result.source,
+                month=result.month,
+                category=result.category,
+                co2e=result.co2e,
+                co2=gases.get("CO2", ZERO),
+                cf4=gases.get("CF4", ZERO),
+                c2f6=gases.get("C2F6", ZERO),
+                biogenic_co2=result.biogenic_co2,
+                inputs=jsonable(line),
+                result=jsonable(result.as_json()),
+            )
+        )
+    ActivityLine.objects.bulk_create(rows, batch_size=2000)
+    summary = calculation.as_summary()
+    revision.totals = jsonable({"totals": summary["totals"], "intensity": summary["intensity"]})
+    revision.line_count = len(rows)
+    revision.methodology = calculation.methodology.code
+    revision.methodology_version = calculation.methodology.version
+
+
+def _latest(report: Report, *, lock: bool = False) -> ReportRevision:
+    revisions = ReportRevision.objects.filter(report=report)
+    if lock:
+        revisions = revisions.select_for_update()
+    return revisions.order_by("-number")[0]
+
+
+def _sync(report: Report, revision: ReportRevision) -> None:
+    report.revision, report.status = revision.number, revision.status
+    report.save(update_fields=["revision", "status"])
+
+
+@transaction.atomic
+def report_create(
+    *,
+    by: AbstractBaseUser,
+    facility: Facility,
+    year: int,
+    month: int | None,
+    methodology: str | None,
+    lines: Any,
+) -> Report:
+    """A new report with its first revision as a calculated draft."""
+    calculation = _calculate(facility=facility, year=year, methodology=methodology, lines=lines)
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(facility=facility, year=year, month=month, created_by=by)
+    except IntegrityError:
+        period = f"{year}-{month:02d}" if month else str(year)
+        raise Conflict(
+            f"{facility} already has a report for {period}; edit or revise it",
+            [{"pointer": "/year", "code": "duplicate", "detail": "a report exists for this period"}],
+        ) from None
+    revision = ReportRevision(report=report, number=1, created_by=by, totals={})
+    _store_new(revision=revision, lines=lines, calculation=calculation)
+    audit_record(
+        actor=by,
+        action="report.create",
+        object_type="report",
+        object_id=report.pk,
+        facility=facility,
+        data={"revision": 1, "lines": revision.line_count},
+    )
+    return report
+
+
+def _store_new(*, revision: ReportRevision, lines: Sequence[Any], calculation: Calculation) -> None:
+    revision.methodology = calculation.methodology.code
+    revision.methodology_version = calculation.methodology.version
+    revision.save()
+    _store(revision=revision, lines=lines, calculation=calculation)
+    revision.save(update_fields=["totals", "line_count", "methodology", "methodology_version"])
+
+
+def _draft(report: Report) -> ReportRevision:
+    revision = _latest(report, lock=True)
+    if revision.status != Status.DRAFT:
+        raise Conflict(
+            f"revision {revision.number} is {revision.status} and cannot be changed; "
+            "revise the report to correct it"
+        )
+    return revision
+
+
+@transaction.atomic
+def report_update(
+    *, by: AbstractBaseUser, report: Report, methodology: str | None = None, lines: Any = None
+) -> Report:
+    """Replace the draft's lines and/or methodology and recalculate."""
+    revision = _draft(report)
+    if lines is None:
+        lines = [line.inputs for line in revision.activity_lines.order_by("index")]
+    calculation = _calculate(
+        facility=report.facility,
+        year=report.year,
+        methodology=methodology or revision.methodology,
+        lines=lines,
+    )
+    revision.activity_lines.all().delete()
+    _store(revision=revision, lines=lines, calculation=calculation)
+    revision.save(update_fields=["totals", "line_count", "methodology", "methodology_version"])
+    audit_record(
+        actor=by,
+        action="report.update",
+        object_type="report",
+        object_id=report.pk,
+        facility=report.facility,
+        data={"revision": revision.number, "lines": revision.line_count},
+    )
+    return report
+
+
+@transaction.atomic
+def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
+    """Delete a draft: the whole report when it has never been submitted, else only the draft revision."""
+    revision = _draft(report)
+    facility, report_id, number = report.facility, report.pk, revision.number
+    if number == 1:
+        revision.activity_lines.all().delete()
+        revision.delete()
+        report.delete()
+    else:
+        revision.activity_lines.all().delete()
+        revision.delete()
+        _sync(report, _latest(report))
+    audit_record(
+        actor=by,
+        action="report.delete" if number == 1 else "revision.discard",
+        object_type="report",
+        object_id=report_id,
+        facility=facility,
+        data={"revision": number},
+    )
+
+
+@transaction.atomic
+def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
+    """Freeze the draft revision: digest of its canonical inputs, status ``submitted``; queue verification."""
+    revision = _draft(report)
+    lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
+    if not lines:
+        raise Conflict("a report without activity lines cannot be submitted")
+    revision.digest = _inputs_digest(report=report, revision=revision, lines=lines)
+    now = timezone.now()
+    revision.status, revision.submitted_by, revision.submitted_at, revision.status_changed_at = (
+        Status.SUBMITTED,
+        by,
+        now,
+        now,
+    )
+    revision.save(update_fields=["digest", "status", "submitted_by", "submitted_at", "status_changed_at"])
+    _sync(report, revision)
+    audit_record(
+        actor=by,
+        action="revision.submit",
+        object_type="report",
+        object_id=report.pk,
+        facility=report.facility,
+        after_digest=revision.digest,
+        data={"revision": revision.number, "totals": revision.totals.get("totals", {}).get("reported")},
+    )
+    for hook in on_submitted:
+        transaction.on_commit(lambda hook=hook: hook(revision))
+    return revision
+
+
+@transaction.atomic
+def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
+    """Open a new draft revision copying the lines of a returned or verified one."""
+    latest = _latest(report, lock=True)
+    if latest.status not in REVISABLE:
+        raise Conflict(
+            f"revision {latest.number} is {latest.status}; only a returned or verified report can be revised"
+        )
+    lines = list(latest.activity_lines.order_by("index").values_list("inputs", flat=True))
+    calculation = _calculate(
+        facility=report.facility, year=report.year, methodology=latest.methodology, lines=lines
+    )
+    revision = ReportRevision(report=report, number=latest.number + 1, created_by=by, totals={})
+    _store_new(revision=revision, lines=lines, calculation=calculation)
+    _sync(report, revision)
+    audit_record(
+        actor=by,
+        action="report.revise",
+        object_type="report",
+        object_id=report.pk,
+        facility=report.facility,
+        before_digest=latest.digest,
+        data={"revision": revision.number, "from_revision": latest.number},
+    )
+    return revision
+
+
+def revision_transition(
+    *,
+    revision: ReportRevision,
+    status: str,
+    by: AbstractBaseUser | None = None,
+    data: dict[str, Any] | None = None,
+) -> ReportRevision:
+    """Move a submitted revision along the workflow (verification uses this); audited."""
+    with transaction.atomic():
+        locked = (
+            ReportRevision.objects.select_for_update().select_related("report__facility").get(pk=revision.pk)
+        )
+        before = locked.status
+        locked.status, locked.status_changed_at = status, timezone.now()
+        locked.save(update_fields=["status", "status_changed_at"])
+        report = locked.report
+        if _latest(report).pk == locked.pk:
+            _sync(report, locked)
+        audit_record(
+            actor=by,
+            action=f"revision.{status}",
+            object_type="report",
+            object_id=report.pk,
+            facility=report.facility,
+            before_digest=locked.digest,
+            after_digest=locked.digest,
+            data={"revision": locked.number, "from": before, **(data or {})},
+        )
+    return locked
+
+
+# -- line files --------------------------------------------------------------------------------------
+def lines_from_file(*, content: bytes, file_format: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    try:
+        rows = linefiles.read_rows(content, file_format)
+    except linefiles.LineFileError as error:
+        raise InvalidRequest(
+            str(error), [{"pointer": "/file", "code": "unreadable_file", "detail": str(error)}]
+        ) from error
+    if not rows:
+        raise InvalidRequest(
+            "the file has no activity lines",
+            [{"pointer": "/file", "code": "empty_file", "detail": "no data rows"}],
+        )
+    return [linefiles.row_to_line(row) for row in rows], rows
+
+
+def _cell_errors(
+    error: accounting.InvalidInput, rows: list[dict[str, str]], offset: int
+) -> list[dict[str, Any]]:
+    """The engine's pointers (/lines/i/field) as rows and columns of the file (header is row 1)."""
+    found = []
+    for field_error in error.errors:
+        index, column = linefiles.column_for(field_error.pointer, rows[0] if rows else {})
+        line_index = index - offset
+        found.append(
+            {
+                "pointer": field_error.pointer.replace(f"/lines/{index}", f"/rows/{line_index}", 1)
+                if index >= 0
+                else field_error.pointer,
+                "row": line_index + 2 if index >= 0 else None,
+                "column": column,
+                "code": field_error.code,
+                "detail": field_error.detail,
+            }
+        )
+    return found
+
+
+@transaction.atomic
+def lines_import(
+    *, by: AbstractBaseUser, report: Report, content: bytes, file_format: str, dry_run: bool, append: bool
+) -> dict[str, Any]:
+    """Validate a CSV/XLSX file of activity lines and, unless ``dry_run``, store them in the draft.
+
+    All or nothing: when any cell is invalid, every bad cell is reported (row, column) and nothing
+    is stored.
+    """
+    revision = _draft(report)
+    new_lines, rows = lines_from_file(content=content, file_format=file_format)
+    existing = (
+        list(revision.activity_lines.order_by("index").values_list("inputs", flat=True)) if append else []
+    )
+    lines = existing + new_lines
+    try:
+        calculation = _calculate(
+            facility=report.facility, year=report.year, methodology=revision.methodology, lines=lines
+        )
+    except accounting.InvalidInput as error:
+        raise InvalidRequest(
+            f"{len(error.errors)} invalid cell(s); nothing was stored",
+            _cell_errors(error, rows, len(existing)),
+        ) from error
+    summary = {
+        "dry_run": dry_run,
+        "rows": len(rows),
+        "lines": len(lines),
+        "totals": calculation.as_summary()["totals"],
+    }
+    if not dry_run:
+        revision.activity_lines.all().delete()
+        _store(revision=revision, lines=lines, calculation=calculation)
+        revision.save(update_fields=["totals", "line_count", "methodology", "methodology_version"])
+        audit_record(
+            actor=by,
+            action="report.import",
+            object_type="report",
+            object_id=report.pk,
+            facility=report.facility,
+            data={"revision": revision.number, "rows": len(rows), "format": file_format, "append": append},
+        )
+    return summary
