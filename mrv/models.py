@@ -220,7 +220,7 @@ class ActivityLine(models.Model):
     ref = models.CharField(max_length=64)
     source = models.CharField(max_length=32)
     month = models.PositiveSmallIntegerField(null=True, blank=True)
-    category = models.CharField(max_length=24, null=True, blank=True)
+    category = models.CharField(max_length=24, blank=True, help_text="empty for production lines")
     co2e = models.DecimalField(max_digits=32, decimal_places=12)
     co2 = models.DecimalField(max_digits=32, decimal_places=12)
     cf4 = models.DecimalField(max_digits=32, decimal_places=12)
@@ -234,6 +234,9 @@ class ActivityLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["revision", "index"], name="activity_line_index_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.revision} line {self.index} ({self.ref})"
 
 
 class IdempotencyRecord(models.Model):
@@ -251,6 +254,9 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
 
 
 class AuditEvent(models.Model):
@@ -290,9 +296,15 @@ class AuditEvent(models.Model):
             models.Index(fields=["organisation", "sequence"]),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type} {self.object_id}"
+
 
 class AuditChainHead(models.Model):
     """The single row that serialises appends to the audit chain (locked FOR UPDATE by each append)."""
 
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.sequence}"

@@ -67,7 +67,7 @@ def _store(*, revision: ReportRevision, lines: Sequence[Any], calculation: Calcu
                 ref=result.ref,
                 source=result.source,
                 month=result.month,
-                category=result.category,
+                category=result.category or "",
                 co2e=result.co2e,
                 co2=gases.get("CO2", ZERO),
                 cf4=gases.get("CF4", ZERO),
