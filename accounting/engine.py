@@ -135,6 +135,17 @@ class Calculation:
             },
         }
 
+    def as_summary(self) -> dict[str, Any]:
+        """Everything but the lines: methodology, totals and intensity."""
+        with localcontext(CONTEXT):
+            return {
+                "methodology": self.methodology.code,
+                "methodology_version": self.methodology.version,
+                "gwp": self.methodology.gwp_set,
+                "totals": self.totals_json(),
+                "intensity": self.intensity(),
+            }
+
     def as_json(self) -> dict[str, Any]:
         with localcontext(CONTEXT):
             return {

@@ -170,6 +170,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mrv.api.openapi.document_problems",
+    ],
 }
 
 # --- Celery (settings prefixed CELERY_ are read by config/celery.py) -----------------------------

@@ -41,7 +41,7 @@ def _submitted(world: World) -> dict[str, Any]:
 def test_raw_sql_cannot_change_a_submitted_revision(world: World, statement: str) -> None:
     _submitted(world)
     with (
-        pytest.raises(DatabaseError, match="frozen|cannot be|cannot become"),
+        pytest.raises(DatabaseError, match=r"frozen|cannot be|cannot become"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
