@@ -14,8 +14,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FileUploadParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +36,14 @@ from mrv.services.organisations import organisation_create
 
 READ_OR_REGULATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsRegulator)
 READ_OR_OPERATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsOperator)
+
+
+def _require(request: Request, permission: type[BasePermission]) -> None:
+    """Check a role after the object was found in the user's scope: an object outside it is a 404
+    (its existence never leaks), one inside it but out of the user's powers a 403."""
+    checker = permission()
+    if not checker.has_permission(request, None):
+        raise PermissionDenied(getattr(checker, "message", None))
 
 
 def _int_filter(request: Request, name: str) -> int | None:
@@ -100,7 +109,7 @@ class FacilityListView(generics.ListAPIView):
 
 class FacilityDetailView(generics.RetrieveAPIView):
     serializer_class = s.FacilityOutput
-    permission_classes = [READ_OR_REGULATOR]
+    permission_classes = [IsAuthenticated & HasOrganisation]
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Facility]:
@@ -109,6 +118,7 @@ class FacilityDetailView(generics.RetrieveAPIView):
     @extend_schema(request=s.FacilityInput, responses={200: s.FacilityOutput})
     def patch(self, request: Request, pk: int) -> Response:
         facility = self.get_object()
+        _require(request, IsRegulator)
         data = s.FacilityInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         facility = facility_services.facility_update(
@@ -221,7 +231,7 @@ class ReportListView(APIView):
 
 
 class ReportDetailView(APIView):
-    permission_classes = [READ_OR_OPERATOR]
+    permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
     @extend_schema(responses={200: REPORT_OBJECT})
@@ -232,6 +242,7 @@ class ReportDetailView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: REPORT_OBJECT})
     def patch(self, request: Request, pk: int) -> Response:
         report = _report(request, pk)
+        _require(request, IsOperator)
         data = s.ReportUpdateInput(
             data={k: v for k, v in request.data.items() if k != "lines"}
             if isinstance(request.data, dict)
@@ -248,12 +259,14 @@ class ReportDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        report_services.report_delete(by=request.user, report=_report(request, pk))
+        report = _report(request, pk)
+        _require(request, IsOperator)
+        report_services.report_delete(by=request.user, report=report)
         return Response(status=204)
 
 
 class ReportSubmitView(APIView):
-    permission_classes = [IsAuthenticated & IsOperator]
+    permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
     @extend_schema(
@@ -263,6 +276,7 @@ class ReportSubmitView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         report = _report(request, pk)
+        _require(request, IsOperator)
 
         def perform() -> tuple[int, dict[str, Any]]:
             revision = report_services.report_submit(by=request.user, report=report)
@@ -273,11 +287,12 @@ class ReportSubmitView(APIView):
 
 
 class ReportReviseView(APIView):
-    permission_classes = [IsAuthenticated & IsOperator]
+    permission_classes = [IsAuthenticated & HasOrganisation]
 
     @extend_schema(request=None, responses={201: REPORT_OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         report = _report(request, pk)
+        _require(request, IsOperator)
         revision = report_services.report_revise(by=request.user, report=report)
         report.refresh_from_db()
         return Response(s.report_summary(report, revision), status=201)
@@ -301,7 +316,7 @@ class ReportRevisionListView(APIView):
 
 
 class ReportLinesImportView(APIView):
-    permission_classes = [IsAuthenticated & IsOperator]
+    permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [MultiPartParser, FileUploadParser]
 
     @extend_schema(
@@ -315,6 +330,7 @@ class ReportLinesImportView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         report = _report(request, pk)
+        _require(request, IsOperator)
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is None or not hasattr(upload, "read"):
             raise InvalidRequest(
