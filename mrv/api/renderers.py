@@ -39,3 +39,53 @@ class JSONRenderer(renderers.JSONRenderer):
         renderer_context = renderer_context or {}
         indent = bool(self.get_indent(accepted_media_type or "", renderer_context))
         return dumps(data, indent=indent)
+
+
+class TableRenderer(renderers.BaseRenderer):
+    """A table ``{"columns": [...], "rows": [{column: value}], "filename": ...}`` as a file.
+
+    Selected with ``?format=csv`` / ``?format=xlsx`` or the ``Accept`` header. Cells are written as
+    text (numbers in plain decimal notation), so a spreadsheet shows exactly the service's figures.
+    Anything that is not a table (a problem document) falls back to JSON.
+    """
+
+    file_format = ""
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        from mrv.domain import linefiles
+
+        if not isinstance(data, Mapping) or "columns" not in data:
+            response = (renderer_context or {}).get("response")
+            if response is not None:
+                response["Content-Type"] = "application/problem+json"
+            return dumps(data)
+        response = (renderer_context or {}).get("response")
+        if response is not None and data.get("filename"):
+            response["Content-Disposition"] = f'attachment; filename="{data["filename"]}.{self.file_format}"'
+        rows = (
+            {
+                column: plain(value) if isinstance(value, Decimal) else ("" if value is None else str(value))
+                for column, value in row.items()
+            }
+            for row in data["rows"]
+        )
+        return linefiles.write(list(data["columns"]), rows, self.file_format)
+
+
+class CSVRenderer(TableRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+    file_format = "csv"
+
+
+class XLSXRenderer(TableRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+    charset = None
+    file_format = "xlsx"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -26,13 +25,16 @@ from mrv.api import serializers as s
 from mrv.api.idempotency import idempotent
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain import linefiles
+from mrv.domain.provinces import PROVINCES
 from mrv.errors import InvalidRequest
 from mrv.models import AuditEvent, Facility, Organisation, Report, ReportRevision
 from mrv.selectors import scoping
 from mrv.services import facilities as facility_services
 from mrv.services import reports as report_services
 from mrv.services.organisations import organisation_create
+from mrv.services.templates import template_table
 
 READ_OR_REGULATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsRegulator)
 READ_OR_OPERATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsOperator)
@@ -44,6 +46,18 @@ def _require(request: Request, permission: type[BasePermission]) -> None:
     checker = permission()
     if not checker.has_permission(request, None):
         raise PermissionDenied(getattr(checker, "message", None))
+
+
+def _choice_filter(request: Request, name: str, choices: list[str]) -> str | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise InvalidRequest(
+            f"{name} must be one of {', '.join(choices)}",
+            [{"pointer": f"/query/{name}", "code": "invalid_choice", "detail": "unknown value"}],
+        )
+    return value
 
 
 def _int_filter(request: Request, name: str) -> int | None:
@@ -93,8 +107,8 @@ class FacilityListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Facility]:
         facilities = scoping.facilities_visible_to(self.request.user).order_by("name", "id")
-        for name in ("sector", "province"):
-            value = self.request.query_params.get(name)
+        for name, choices in (("sector", Facility.Sector.values), ("province", list(PROVINCES))):
+            value = _choice_filter(self.request, name, choices)
             if value:
                 facilities = facilities.filter(**{name: value})
         return facilities
@@ -173,10 +187,12 @@ class ReportListView(APIView):
             value = _int_filter(request, name)
             if value is not None:
                 reports = reports.filter(**{field: value})
-        if request.query_params.get("status"):
-            reports = reports.filter(status=request.query_params["status"])
-        if request.query_params.get("sector"):
-            reports = reports.filter(facility__sector=request.query_params["sector"])
+        status = _choice_filter(request, "status", ReportRevision.Status.values)
+        if status:
+            reports = reports.filter(status=status)
+        sector = _choice_filter(request, "sector", Facility.Sector.values)
+        if sector:
+            reports = reports.filter(facility__sector=sector)
         from mrv.api.pagination import PageNumberPagination
 
         paginator = PageNumberPagination()
@@ -234,7 +250,7 @@ class ReportDetailView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(responses={200: REPORT_OBJECT})
+    @extend_schema(responses={200: REPORT_OBJECT}, operation_id="reports_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         report = _report(request, pk)
         return Response(s.report_detail(report, _shown_revision(request, report)))
@@ -337,7 +353,7 @@ class ReportLinesImportView(APIView):
                 "upload the file as multipart form field 'file'",
                 [{"pointer": "/file", "code": "required", "detail": "a CSV or XLSX file"}],
             )
-        file_format = (request.query_params.get("format") or upload.name.rsplit(".", 1)[-1]).lower()
+        file_format = (request.query_params.get("file_format") or upload.name.rsplit(".", 1)[-1]).lower()
         if file_format not in linefiles.FORMATS:
             raise InvalidRequest(
                 "the file must be .csv or .xlsx",
@@ -355,29 +371,27 @@ class ReportLinesImportView(APIView):
 
 
 class LineTemplateView(APIView):
+    """The CSV/XLSX template of a sector's activity lines (``?format=csv|xlsx``), with example rows."""
+
     permission_classes = [IsAuthenticated]
+    renderer_classes = [CSVRenderer, XLSXRenderer, JSONRenderer]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("sector", str, enum=list(linefiles.SECTOR_KINDS), required=True),
-            OpenApiParameter("format", str, enum=list(linefiles.FORMATS)),
-        ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("sector", str, enum=list(linefiles.SECTOR_KINDS), required=True)],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+        },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> Response:
         sector = request.query_params.get("sector", "")
-        file_format = request.query_params.get("format", "csv")
-        if sector not in linefiles.SECTOR_KINDS or file_format not in linefiles.FORMATS:
+        if sector not in linefiles.SECTOR_KINDS:
             raise InvalidRequest(
-                "choose sector (cement, steel, aluminium) and format (csv, xlsx)",
-                [{"pointer": "/query/sector", "code": "invalid", "detail": "sector and format"}],
+                "choose a sector: cement, steel or aluminium",
+                [{"pointer": "/query/sector", "code": "invalid", "detail": "unknown sector"}],
             )
-        from mrv.services.templates import template_file
-
-        content, content_type = template_file(sector=sector, file_format=file_format)
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{sector}-lines.{file_format}"'
-        return response
+        return Response(template_table(sector=sector))
 
 
 # -- audit trail ---------------------------------------------------------------------------------------

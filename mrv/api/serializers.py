@@ -88,6 +88,8 @@ class RevisionOutput(serializers.ModelSerializer):
 
 
 class AuditEventOutput(serializers.ModelSerializer):
+    sequence = serializers.IntegerField(read_only=True)
+
     class Meta:
         model = AuditEvent
         fields = [

@@ -12,10 +12,6 @@ from django.conf import settings
 from mrv.domain import linefiles
 
 EXAMPLES_FILE = Path(settings.BASE_DIR) / "fixtures" / "line_examples.json"
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @cache
@@ -24,6 +20,7 @@ def example_lines() -> dict[str, list[dict[str, Any]]]:
     return {sector: data[sector] for sector in linefiles.SECTOR_KINDS}
 
 
-def template_file(*, sector: str, file_format: str) -> tuple[bytes, str]:
+def template_table(*, sector: str) -> dict[str, Any]:
+    """The template as a table: the importer's columns and one example row per example line."""
     rows = [linefiles.line_to_row(line) for line in example_lines()[sector]]
-    return linefiles.write(linefiles.columns(sector), rows, file_format), CONTENT_TYPES[file_format]
+    return {"columns": linefiles.columns(sector), "rows": rows, "filename": f"{sector}-lines"}
