@@ -70,6 +70,7 @@ class ReportUpdateInput(serializers.Serializer):
 
 class RevisionOutput(serializers.ModelSerializer):
     revision = serializers.IntegerField(source="number")
+    line_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = ReportRevision
