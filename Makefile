@@ -26,7 +26,7 @@ run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + we
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(MANAGE) seed_demo | tee var/demo-tokens.txt
-	@token=$$(awk '$$1 == "operator" {print $$3}' var/demo-tokens.txt); \
+	@token=$$(awk '$$2 == "demo-operator" {print $$3}' var/demo-tokens.txt); \
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 \
 		--without-gossip --without-mingle --without-heartbeat >var/worker.log 2>&1 & \
 	worker=$$!; \

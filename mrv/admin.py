@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from mrv.models import Membership, Organisation
+from django.contrib import admin
+from django.http import HttpRequest
+
+from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision
 
 
 @admin.register(Organisation)
@@ -17,3 +20,75 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organisation"]
     search_fields = ["user__username", "organisation__name"]
     autocomplete_fields = ["organisation"]
+
+
+@admin.register(Facility)
+class FacilityAdmin(admin.ModelAdmin):
+    list_display = ["name", "operator", "sector", "province", "verification_body", "created_at"]
+    list_filter = ["sector", "province"]
+    list_select_related = ["operator", "verification_body"]
+    search_fields = ["name", "operator__name"]
+    autocomplete_fields = ["operator", "verification_body"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = ReportRevision
+    fields = [
+        "number",
+        "status",
+        "methodology",
+        "methodology_version",
+        "line_count",
+        "digest",
+        "submitted_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Reports are written through the API's services (calculation, digest, audit); the admin reads them.
+    A report whose revisions have been submitted is read-only here as it is in the database."""
+
+    list_display = ["__str__", "facility", "year", "month", "revision", "status", "created_at"]
+    list_filter = ["status", "year", "facility__sector", "facility__province"]
+    list_select_related = ["facility"]
+    search_fields = ["facility__name"]
+    inlines = [RevisionInline]
+    readonly_fields = ["facility", "year", "month", "revision", "status", "created_by", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only (the database refuses changes to it as well)."""
+
+    list_display = ["sequence", "at", "actor_name", "action", "object_type", "object_id", "hash"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_id", "actor_name", "hash"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

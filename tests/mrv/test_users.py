@@ -93,11 +93,12 @@ def test_membership_selector() -> None:
     assert membership.role == "operator"
 
 
-def test_seed_demo_is_idempotent_and_prints_one_token_per_role() -> None:
+def test_seed_demo_is_idempotent_and_prints_a_token_per_demo_user() -> None:
     first = run("seed_demo")
     second = run("seed_demo")
     assert first == second
-    assert [line.split()[0] for line in first] == ["operator", "verifier", "regulator"]
+    assert {line.split()[0] for line in first} == {"operator", "verifier", "regulator"}
+    assert [line.split()[1] for line in first][:3] == ["demo-operator", "demo-verifier", "demo-regulator"]
     assert Organisation.objects.count() == 3
     assert set(Organisation.objects.values_list("kind", flat=True)) == {
         "operator",
