@@ -99,7 +99,7 @@ def test_seed_demo_is_idempotent_and_prints_a_token_per_demo_user() -> None:
     assert first == second
     assert {line.split()[0] for line in first} == {"operator", "verifier", "regulator"}
     assert [line.split()[1] for line in first][:3] == ["demo-operator", "demo-verifier", "demo-regulator"]
-    assert Organisation.objects.count() == 3
+    assert Organisation.objects.count() == 5
     assert set(Organisation.objects.values_list("kind", flat=True)) == {
         "operator",
         "verification_body",
