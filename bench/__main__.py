@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHES = ["engine", "http"]
+BENCHES = ["engine", "http", "reports"]
 
 
 def main(argv: list[str]) -> int:

@@ -213,7 +213,12 @@ class ReportRevision(models.Model):
 
 
 class ActivityLine(models.Model):
-    """One activity line of a revision: its inputs as given and its calculated result."""
+    """One activity line of a revision: its inputs as given and its calculated figures (exact).
+
+    The full per-line result (every parameter with its origin and provenance) is the engine's output
+    for these inputs under the revision's methodology version, which never changes; the API presents
+    it by recalculating, and the verification job checks that the recalculation equals these figures.
+    """
 
     revision = models.ForeignKey(ReportRevision, on_delete=models.CASCADE, related_name="activity_lines")
     index = models.PositiveIntegerField()
@@ -226,8 +231,10 @@ class ActivityLine(models.Model):
     cf4 = models.DecimalField(max_digits=32, decimal_places=12)
     c2f6 = models.DecimalField(max_digits=32, decimal_places=12)
     biogenic_co2 = models.DecimalField(max_digits=32, decimal_places=12)
-    inputs = models.JSONField()
-    result = models.JSONField()
+    uses_defaults = models.BooleanField(
+        default=False, help_text="a methodology default replaced a measured value"
+    )
+    inputs = models.JSONField(help_text="the line exactly as given (numbers as text)")
 
     class Meta:
         ordering = ["revision_id", "index"]

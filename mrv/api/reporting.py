@@ -233,7 +233,7 @@ class ReportListView(APIView):
                         }
                     ],
                 )
-            report = report_services.report_create(
+            draft = report_services.report_create(
                 by=request.user,
                 facility=facility,
                 year=values["year"],
@@ -241,7 +241,12 @@ class ReportListView(APIView):
                 methodology=values.get("methodology"),
                 lines=_lines(request, required=True),
             )
-            return 201, s.report_detail(report, report.revisions.get(number=1))
+            return 201, s.report_detail(
+                draft.report,
+                draft.revision,
+                lines=_lines(request, required=True),
+                calculation=draft.calculation,
+            )
 
         return idempotent(request, scope="reports.create", perform=perform)
 
@@ -265,13 +270,13 @@ class ReportDetailView(APIView):
             else request.data
         )
         data.is_valid(raise_exception=True)
-        report = report_services.report_update(
+        draft = report_services.report_update(
             by=request.user,
             report=report,
             methodology=data.validated_data.get("methodology"),
             lines=_lines(request, required=False),
         )
-        return Response(s.report_detail(report, _shown_revision(request, report)))
+        return Response(s.report_detail(draft.report, draft.revision, calculation=draft.calculation))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:

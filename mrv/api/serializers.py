@@ -10,8 +10,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounting.engine import Calculation
 from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import AuditEvent, Facility, Organisation, Report, ReportRevision
+from mrv.selectors.reports import revision_calculation, revision_lines
 
 
 class OrganisationOutput(serializers.ModelSerializer):
@@ -134,11 +136,20 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
     }
 
 
-def report_detail(report: Report, revision: ReportRevision) -> dict[str, Any]:
+def report_detail(
+    report: Report,
+    revision: ReportRevision,
+    *,
+    lines: list[Any] | None = None,
+    calculation: Calculation | None = None,
+) -> dict[str, Any]:
     """A report with the shown revision's lines (as given) and per-line results."""
-    lines = list(revision.activity_lines.order_by("index").values_list("inputs", "result"))
+    if lines is None:
+        lines = revision_lines(revision=revision)
+    if calculation is None:
+        calculation = revision_calculation(report=report, revision=revision, lines=lines)
     return {
         **report_summary(report, revision),
-        "lines": [inputs for inputs, _ in lines],
-        "results": [result for _, result in lines],
+        "lines": lines,
+        "results": [result.as_json() for result in calculation.lines],
     }

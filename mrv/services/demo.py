@@ -89,7 +89,7 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
             month=None,
             methodology=None,
             lines=example_lines()[facility.sector],
-        )
+        ).report
         for step in entry["path"]:
             if step == "submitted":
                 report_submit(by=operator, report=report)
