@@ -85,7 +85,7 @@ def test_insiders_read_the_objects(world: World, owned: dict[str, Any], role: st
     assert {e["action"] for e in events["results"]} >= {"report.create", "revision.submit"}
 
 
-@pytest.mark.parametrize("role", ("verifier_a", "regulator"))
+@pytest.mark.parametrize("role", ["verifier_a", "regulator"])
 def test_insiders_without_the_right_role_get_403_on_writes(
     world: World, owned: dict[str, Any], role: str
 ) -> None:
