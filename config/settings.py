@@ -192,13 +192,26 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
         "store_processed": True,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Redis: a message taken by a worker that dies unacknowledged is redelivered after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("MRV_BROKER_VISIBILITY_TIMEOUT", default=600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tasks are idempotent (a unique key in the database), so they are acknowledged after they ran
 # and redelivered when a worker dies mid-task.
 CELERY_TASK_ACKS_LATE = True
+# Verification runs take seconds, not milliseconds: one message at a time per worker process.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+#: A job still queued or running after this many seconds is re-enqueued by the sweeper.
+MRV_JOB_STUCK_SECONDS = env.int("MRV_JOB_STUCK_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-verification-jobs": {
+        "task": "mrv.sweep_stuck_jobs",
+        "schedule": env.float("MRV_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
+#: The queue the service's tasks go to (tests give each real worker a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("MRV_TASK_QUEUE", default="mrv")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

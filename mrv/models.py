@@ -315,3 +315,103 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head at #{self.sequence}"
+
+
+class VerificationJob(models.Model):
+    """Verification of one submitted revision: automated checks (a Celery task), then a verifier's review.
+
+    ``key`` is unique per revision, job kind and check version: enqueueing or running the same job
+    twice finds the same row, so the checks run once in effect, whatever the broker delivers.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Automated checks running"
+        AWAITING_REVIEW = "awaiting_review", "Awaiting review"
+        IN_REVIEW = "in_review", "In review"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        VERIFICATION = "verification", "Verification"
+        RECALCULATION = "recalculation", "Recalculation under another methodology"
+
+    class Opinion(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        VERIFIED_WITH_COMMENTS = "verified_with_comments", "Verified with comments"
+        NOT_VERIFIED = "not_verified", "Not verified"
+
+    revision = models.ForeignKey(ReportRevision, on_delete=models.PROTECT, related_name="verification_jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VERIFICATION)
+    check_version = models.CharField(max_length=32)
+    target_methodology = models.CharField(max_length=32, blank=True, help_text="for recalculation jobs")
+    key = models.CharField(max_length=120, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent of the automated checks done")
+    attempts = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    recalculation = models.JSONField(null=True, blank=True)
+    enqueued_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    opinion = models.CharField(max_length=24, choices=Opinion.choices, blank=True)
+    statement = models.TextField(blank=True)
+    materiality = models.JSONField(null=True, blank=True, help_text="figures at the time of the opinion")
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["enqueued_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"
+
+
+class Finding(models.Model):
+    """A point raised about a revision: by the automated checks or by the verifier."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    class Source(models.TextChoices):
+        AUTOMATED = "automated", "Automated check"
+        VERIFIER = "verifier", "Verifier"
+
+    job = models.ForeignKey(VerificationJob, on_delete=models.CASCADE, related_name="findings")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    code = models.CharField(max_length=64)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    detail = models.TextField()
+    pointer = models.CharField(max_length=200, blank=True)
+    line_ref = models.CharField(max_length=64, blank=True)
+    value = models.CharField(max_length=100, blank=True)
+    expected = models.CharField(max_length=100, blank=True)
+    misstatement_co2e = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    overridden = models.BooleanField(default=False)
+    override_justification = models.TextField(blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "code", "pointer"],
+                condition=models.Q(source="automated"),
+                name="automated_finding_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.code} {self.pointer}"

@@ -182,7 +182,7 @@ class ReportListView(APIView):
         responses={200: REPORT_OBJECT},
     )
     def get(self, request: Request) -> Response:
-        reports = scoping.reports_visible_to(request.user).prefetch_related("revisions")
+        reports = scoping.reports_visible_to(request.user).prefetch_related("revisions__verification_jobs")
         for name, field in (("facility", "facility_id"), ("year", "year")):
             value = _int_filter(request, name)
             if value is not None:

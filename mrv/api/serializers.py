@@ -130,7 +130,9 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
         "totals": totals.get("totals"),
         "intensity": totals.get("intensity"),
         "line_count": revision.line_count,
-        "verification_job": None,
+        "verification_job": next(
+            (job.pk for job in revision.verification_jobs.all() if job.kind == "verification"), None
+        ),
         "created_at": report.created_at,
         "submitted_at": revision.submitted_at,
     }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mrv.api import calculation, reporting
+from mrv.api import calculation, reporting, verification
 
 app_name = "api"
 
@@ -26,5 +26,20 @@ urlpatterns = [
         reporting.ReportLinesImportView.as_view(),
         name="report-lines-import",
     ),
+    path(
+        "reports/<int:pk>/recalculate/",
+        verification.ReportRecalculateView.as_view(),
+        name="report-recalculate",
+    ),
+    path("verification-jobs/", verification.JobListView.as_view(), name="job-list"),
+    path("verification-jobs/<int:pk>/", verification.JobDetailView.as_view(), name="job-detail"),
+    path("verification-jobs/<int:pk>/claim/", verification.JobClaimView.as_view(), name="job-claim"),
+    path("verification-jobs/<int:pk>/findings/", verification.JobFindingsView.as_view(), name="job-findings"),
+    path(
+        "verification-jobs/<int:pk>/findings/<int:finding>/override/",
+        verification.FindingOverrideView.as_view(),
+        name="job-finding-override",
+    ),
+    path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
 ]

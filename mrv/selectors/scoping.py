@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision
+from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision, VerificationJob
 
 OPERATOR, VERIFIER, REGULATOR = "operator", "verifier", "regulator"
 
@@ -79,3 +79,16 @@ def audit_events_visible_to(user: AbstractBaseUser) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         Q(organisation_id=found.organisation_id) | Q(facility__in=facilities_visible_to(user))
     )
+
+
+def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
+    """Verification jobs: a verifier sees its body's, an operator its facilities' (read only), a regulator all."""
+    found = membership(user)
+    jobs = VerificationJob.objects.select_related("revision__report__facility", "claimed_by")
+    if found is None:
+        return jobs.none()
+    if found.role == REGULATOR:
+        return jobs.all()
+    if found.role == VERIFIER:
+        return jobs.filter(revision__report__facility__verification_body_id=found.organisation_id)
+    return jobs.filter(revision__report__facility__operator_id=found.organisation_id)

@@ -7,7 +7,7 @@ canonical inputs, status) and from then on the database refuses any change to it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,9 +27,6 @@ from mrv.services.audit import audit_record
 Status = ReportRevision.Status
 REVISABLE = (Status.RETURNED, Status.VERIFIED)
 ZERO = Decimal(0)
-
-#: Called with the submitted revision once its transaction has committed (verification jobs hook in).
-on_submitted: list[Callable[[ReportRevision], None]] = []
 
 
 @dataclass(frozen=True)
@@ -258,7 +255,8 @@ def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
 
 @transaction.atomic
 def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
-    """Freeze the draft revision: digest of its canonical inputs, status ``submitted``; queue verification."""
+    """Freeze the draft revision: digest of its canonical inputs, status ``submitted``; create its
+    verification job, queued when the transaction commits."""
     revision = _draft(report)
     lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
     if not lines:
@@ -282,8 +280,9 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
         after_digest=revision.digest,
         data={"revision": revision.number, "totals": revision.totals.get("totals", {}).get("reported")},
     )
-    for hook in on_submitted:
-        transaction.on_commit(lambda hook=hook: hook(revision))
+    from mrv.services.verification import job_create_for_submission
+
+    job_create_for_submission(revision=revision)
     return revision
 
 

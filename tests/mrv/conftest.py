@@ -43,3 +43,13 @@ def world(db: None) -> factories.World:
 @pytest.fixture
 def tx_world(transactional_db: None) -> factories.World:
     return factories.world()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throwaway_task_queue() -> None:
+    """Tasks that tests enqueue without a worker go to a queue of this run's own, never to a shared one."""
+    import uuid
+
+    from config.celery import app
+
+    app.conf.task_default_queue = f"test-unconsumed-{uuid.uuid4().hex[:8]}"

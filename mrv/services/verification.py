@@ -1,0 +1,449 @@
+"""Verification: jobs created on submit, automated checks (run by a Celery task), the verifier's
+claim, findings and overrides, materiality and the opinion that settles the revision.
+
+The automated run is idempotent: the job row is locked while its state changes, a finished job is
+never run again, and its automated findings are replaced as a whole, so a task delivered twice (a
+worker killed after the work, a broker redelivery, a sweeper re-enqueue) leaves one set of findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+import accounting
+from accounting.errors import AccountingError
+from accounting.numbers import plain, present
+from mrv.domain import checks
+from mrv.errors import Conflict, InvalidRequest
+from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
+from mrv.selectors.reports import revision_lines
+from mrv.services.audit import audit_record
+from mrv.services.reports import revision_transition
+
+Job = VerificationJob
+Status = VerificationJob.Status
+RevisionStatus = ReportRevision.Status
+MATERIALITY_LARGE_EMITTER = Decimal(500_000)
+LARGE_THRESHOLD, SMALL_THRESHOLD = Decimal(2), Decimal(5)
+VERIFYING_OPINIONS = (Job.Opinion.VERIFIED, Job.Opinion.VERIFIED_WITH_COMMENTS)
+
+
+def _enqueue(job: VerificationJob) -> None:
+    from mrv.tasks import run_verification_checks
+
+    run_verification_checks.delay_on_commit(job.pk)
+
+
+def job_create_for_submission(*, revision: ReportRevision) -> VerificationJob:
+    """Create (or find) the verification job of a submitted revision; queue it when the transaction commits."""
+    key = f"{revision.pk}:verification:{checks.CHECK_VERSION}"
+    job, created = VerificationJob.objects.get_or_create(
+        key=key,
+        defaults={
+            "revision": revision,
+            "kind": Job.Kind.VERIFICATION,
+            "check_version": checks.CHECK_VERSION,
+            "enqueued_at": timezone.now(),
+        },
+    )
+    if created:
+        _enqueue(job)
+    return job
+
+
+@transaction.atomic
+def job_create_recalculation(*, by: AbstractBaseUser, report: Report, methodology: str) -> VerificationJob:
+    """Recalculate a report's latest submitted revision under another methodology (a methodology change)."""
+    try:
+        target = accounting.get(methodology)
+    except accounting.UnknownMethodology as error:
+        raise InvalidRequest(
+            error.detail, [{"pointer": "/methodology", "code": error.code, "detail": error.detail}]
+        ) from error
+    revision = report.revisions.exclude(status=RevisionStatus.DRAFT).order_by("-number").first()
+    if revision is None:
+        raise Conflict("the report has no submitted revision to recalculate")
+    key = f"{revision.pk}:recalculation:{target.code}:{target.version}"
+    job, created = VerificationJob.objects.get_or_create(
+        key=key,
+        defaults={
+            "revision": revision,
+            "kind": Job.Kind.RECALCULATION,
+            "check_version": checks.CHECK_VERSION,
+            "target_methodology": target.code,
+            "enqueued_at": timezone.now(),
+        },
+    )
+    if created:
+        audit_record(
+            actor=by,
+            action="job.recalculation",
+            object_type="verification_job",
+            object_id=job.pk,
+            facility=report.facility,
+            data={"revision": revision.number, "methodology": target.code},
+        )
+        _enqueue(job)
+    return job
+
+
+# -- the automated run ---------------------------------------------------------------------------------------
+def checks_run(*, job_id: int) -> str:
+    """Run a job's automated checks; returns what happened (for logs). Safe to call any number of times."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("revision__report__facility").get(pk=job_id)
+        if job.status not in (Status.QUEUED, Status.RUNNING):
+            return f"skipped: job is {job.status}"
+        now = timezone.now()
+        job.status, job.started_at, job.progress, job.attempts = Status.RUNNING, now, 0, job.attempts + 1
+        job.save(update_fields=["status", "started_at", "progress", "attempts"])
+        if job.kind == Job.Kind.VERIFICATION and job.revision.status == RevisionStatus.SUBMITTED:
+            revision_transition(revision=job.revision, status=RevisionStatus.CHECKS_RUNNING)
+    try:
+        findings, recalculation = _evaluate(job)
+    except AccountingError as error:  # frozen inputs that no longer calculate: not transient, not retried
+        _fail(job_id, f"{error.code}: {error.detail}")
+        return "failed"
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("revision").get(pk=job_id)
+        if job.status != Status.RUNNING:
+            return f"skipped: job became {job.status}"
+        job.findings.filter(source=Finding.Source.AUTOMATED).delete()
+        Finding.objects.bulk_create(
+            Finding(
+                job=job,
+                source=Finding.Source.AUTOMATED,
+                code=f.code,
+                severity=f.severity,
+                detail=f.detail,
+                pointer=f.pointer,
+                line_ref=f.line_ref,
+                value=f.value[:100],
+                expected=f.expected[:100],
+            )
+            for f in _unique(findings)
+        )
+        job.status = Status.AWAITING_REVIEW if job.kind == Job.Kind.VERIFICATION else Status.COMPLETED
+        job.checked_at, job.progress, job.recalculation = timezone.now(), 100, recalculation
+        if job.kind == Job.Kind.RECALCULATION:
+            job.completed_at = job.checked_at
+        job.save(update_fields=["status", "checked_at", "progress", "recalculation", "completed_at"])
+        if job.kind == Job.Kind.VERIFICATION:
+            revision_transition(
+                revision=job.revision,
+                status=RevisionStatus.IN_VERIFICATION,
+                data={"job": job.pk, "findings": len(findings)},
+            )
+    return f"done: {len(findings)} finding(s)"
+
+
+def _unique(findings: Iterable[checks.Finding]) -> list[checks.Finding]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for finding in findings:
+        if (finding.code, finding.pointer) not in seen:
+            seen.add((finding.code, finding.pointer))
+            unique.append(finding)
+    return unique
+
+
+def _fail(job_id: int, reason: str) -> None:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status == Status.RUNNING:
+            job.status, job.failure_reason = Status.FAILED, reason[:2000]
+            job.save(update_fields=["status", "failure_reason"])
+
+
+def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any]]:
+    revision = job.revision
+    report = revision.report
+    facility = report.facility
+    lines = revision_lines(revision=revision)
+    methodology = job.target_methodology or revision.methodology
+    calculation = accounting.calculate(
+        {"methodology": methodology, "sector": facility.sector, "year": report.year, "lines": lines}
+    )
+    total = calculation.totals.total
+    stored_total = Decimal(str((revision.totals.get("totals") or {}).get("total", "0")))
+    recalculation = {
+        "methodology": calculation.methodology.code,
+        "methodology_version": calculation.methodology.version,
+        "total": plain(present(total)),
+        "stored_total": plain(stored_total),
+        "difference": plain(present(total - stored_total)),
+    }
+    if job.kind == Job.Kind.RECALCULATION:
+        return [], recalculation
+    stored = [
+        checks.StoredLine(*row)
+        for row in ActivityLine.objects.filter(revision=revision)
+        .order_by("index")
+        .values_list("co2e", "co2", "cf4", "c2f6")
+    ]
+    previous = _previous_verified(report)
+    monthly = _monthly_direct(report)
+    data = checks.CheckInput(
+        sector=facility.sector,
+        year=report.year,
+        methodology=calculation.methodology,
+        lines=lines,
+        calculation=calculation,
+        stored_lines=stored,
+        stored_totals=revision.totals.get("totals") or {},
+        previous_intensity=previous[0],
+        previous_year=previous[1],
+        monthly_direct=monthly[0],
+        monthly_reports=monthly[1],
+        peer_band=_peer_band(facility.sector, report.year, facility.pk),
+    )
+    progress = _progress_reporter(job.pk)
+    return checks.run_checks(data, progress), recalculation
+
+
+def _progress_reporter(job_id: int) -> Any:
+    def report(percent: int) -> None:
+        Job.objects.filter(pk=job_id, status=Status.RUNNING).update(progress=min(percent, 99))
+
+    return report
+
+
+def _previous_verified(report: Report) -> tuple[Decimal | None, int | None]:
+    """Direct intensity of the facility's last verified annual report before this one's year."""
+    revision = (
+        ReportRevision.objects.filter(
+            report__facility_id=report.facility_id,
+            report__month__isnull=True,
+            report__year__lt=report.year,
+            status=RevisionStatus.VERIFIED,
+        )
+        .select_related("report")
+        .order_by("-report__year", "-number")
+        .first()
+    )
+    if revision is None:
+        return None, None
+    intensity = (revision.totals or {}).get("intensity") or {}
+    value = intensity.get("direct")
+    return (Decimal(value) if value else None), revision.report.year
+
+
+def _monthly_direct(report: Report) -> tuple[Decimal | None, int]:
+    """Sum of the direct totals of the facility's submitted monthly reports of the same year."""
+    if report.month is not None:
+        return None, 0
+    total, count = Decimal(0), 0
+    monthly = Report.objects.filter(facility_id=report.facility_id, year=report.year, month__isnull=False)
+    for monthly_report in monthly:
+        revision = monthly_report.revisions.exclude(status=RevisionStatus.DRAFT).order_by("-number").first()
+        if revision is not None:
+            total += Decimal(str(revision.totals["totals"]["direct"]))
+            count += 1
+    return (total if count else None), count
+
+
+def _peer_band(sector: str, year: int, facility_id: int) -> tuple[Decimal, Decimal] | None:
+    """The sector's intensity range among other facilities (filled in by the regulator view's comparison)."""
+    from mrv.selectors.comparison import peer_band
+
+    return peer_band(sector=sector, year=year, exclude_facility=facility_id)
+
+
+# -- the verifier's review -------------------------------------------------------------------------------------
+def job_claim(*, job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
+    """Take an awaiting job into review; atomic: of two verifiers claiming at once, one wins."""
+    with transaction.atomic():
+        claimed = Job.objects.filter(
+            pk=job.pk, status=Status.AWAITING_REVIEW, claimed_by__isnull=True
+        ).update(status=Status.IN_REVIEW, claimed_by=by, claimed_at=timezone.now())
+        if not claimed:
+            job.refresh_from_db()
+            raise Conflict(
+                f"the job is {job.status}" + (" and claimed by another verifier" if job.claimed_by_id else "")
+            )
+        job.refresh_from_db()
+        audit_record(
+            actor=by,
+            action="job.claim",
+            object_type="verification_job",
+            object_id=job.pk,
+            facility=job.revision.report.facility,
+        )
+    return job
+
+
+def _in_review_by(job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
+    locked = Job.objects.select_for_update().select_related("revision__report__facility").get(pk=job.pk)
+    if locked.status != Status.IN_REVIEW:
+        raise Conflict(f"the job is {locked.status}, not in review")
+    if locked.claimed_by_id != by.pk:
+        raise Conflict("only the verifier who claimed the job may do this")
+    return locked
+
+
+@transaction.atomic
+def finding_add(
+    *,
+    job: VerificationJob,
+    by: AbstractBaseUser,
+    code: str,
+    severity: str,
+    detail: str,
+    line_ref: str = "",
+    misstatement_co2e: Decimal | None = None,
+) -> Finding:
+    job = _in_review_by(job, by)
+    pointer = ""
+    if line_ref:
+        index = (
+            ActivityLine.objects.filter(revision=job.revision, ref=line_ref)
+            .values_list("index", flat=True)
+            .first()
+        )
+        if index is None:
+            raise InvalidRequest(
+                "no line of the revision has this ref",
+                [{"pointer": "/line_ref", "code": "does_not_exist", "detail": "unknown line ref"}],
+            )
+        pointer = f"/lines/{index}"
+    finding = Finding.objects.create(
+        job=job,
+        source=Finding.Source.VERIFIER,
+        code=code,
+        severity=severity,
+        detail=detail,
+        pointer=pointer,
+        line_ref=line_ref,
+        misstatement_co2e=misstatement_co2e,
+        created_by=by,
+    )
+    audit_record(
+        actor=by,
+        action="finding.add",
+        object_type="verification_job",
+        object_id=job.pk,
+        facility=job.revision.report.facility,
+        data={
+            "finding": finding.pk,
+            "code": code,
+            "severity": severity,
+            "misstatement_co2e": misstatement_co2e,
+        },
+    )
+    return finding
+
+
+@transaction.atomic
+def finding_override(
+    *, job: VerificationJob, finding_id: int, by: AbstractBaseUser, justification: str
+) -> Finding:
+    """Set aside an automated finding; only with a written justification, and audited."""
+    job = _in_review_by(job, by)
+    finding = job.findings.filter(pk=finding_id).first()
+    if finding is None:
+        raise InvalidRequest(
+            "no such finding on this job",
+            [{"pointer": "/finding", "code": "does_not_exist", "detail": "unknown finding"}],
+        )
+    if finding.source != Finding.Source.AUTOMATED:
+        raise Conflict("only automated findings are overridden; withdraw your own findings instead")
+    if len(justification.strip()) < 20:
+        raise InvalidRequest(
+            "a justification of at least 20 characters is required",
+            [{"pointer": "/justification", "code": "too_short", "detail": "explain the override"}],
+        )
+    finding.overridden, finding.override_justification = True, justification.strip()
+    finding.overridden_by, finding.overridden_at = by, timezone.now()
+    finding.save(update_fields=["overridden", "override_justification", "overridden_by", "overridden_at"])
+    audit_record(
+        actor=by,
+        action="finding.override",
+        object_type="verification_job",
+        object_id=job.pk,
+        facility=job.revision.report.facility,
+        data={"finding": finding.pk, "code": finding.code, "justification": finding.override_justification},
+    )
+    return finding
+
+
+def materiality(job: VerificationJob) -> dict[str, Any]:
+    """EU AVR Art. 23: misstatements against the reported total; threshold 5 %, or 2 % above 500 kt CO2e."""
+    total = Decimal(str(((job.revision.totals or {}).get("totals") or {}).get("total", "0")))
+    threshold = LARGE_THRESHOLD if total > MATERIALITY_LARGE_EMITTER else SMALL_THRESHOLD
+    misstatement = sum(
+        (
+            abs(f.misstatement_co2e)
+            for f in job.findings.all()
+            if f.source == Finding.Source.VERIFIER and not f.overridden and f.misstatement_co2e is not None
+        ),
+        Decimal(0),
+    )
+    percent = misstatement / abs(total) * 100 if total else Decimal(0)
+    return {
+        "reported_total_co2e": present(total),
+        "threshold_percent": threshold,
+        "misstatement_co2e": present(misstatement),
+        "percent": present(percent, 6),
+        "material": percent > threshold,
+    }
+
+
+@transaction.atomic
+def opinion_issue(
+    *, job: VerificationJob, by: AbstractBaseUser, opinion: str, statement: str
+) -> VerificationJob:
+    """Record the opinion; the revision becomes verified or returned."""
+    job = _in_review_by(job, by)
+    figures = materiality(job)
+    if opinion in VERIFYING_OPINIONS:
+        if figures["material"]:
+            raise Conflict("misstatements are material: the opinion can only be not_verified")
+        open_errors = job.findings.filter(
+            source=Finding.Source.AUTOMATED, severity=Finding.Severity.ERROR, overridden=False
+        ).count()
+        if open_errors:
+            raise Conflict(
+                f"{open_errors} automated error finding(s) are unresolved: override them with a "
+                "justification, or give the opinion not_verified"
+            )
+    now = timezone.now()
+    job.opinion, job.statement, job.status, job.completed_at = opinion, statement, Status.COMPLETED, now
+    job.materiality = {
+        key: plain(value) if isinstance(value, Decimal) else value for key, value in figures.items()
+    }
+    job.save(update_fields=["opinion", "statement", "status", "completed_at", "materiality"])
+    status = RevisionStatus.VERIFIED if opinion in VERIFYING_OPINIONS else RevisionStatus.RETURNED
+    revision_transition(
+        revision=job.revision,
+        status=status,
+        by=by,
+        data={"job": job.pk, "opinion": opinion, "material": figures["material"]},
+    )
+    return job
+
+
+def jobs_requeue_stuck(*, older_than: timedelta) -> int:
+    """Re-enqueue jobs left queued or running past ``older_than`` (lost messages, dead workers).
+
+    Running the same job twice is harmless (see :func:`checks_run`), so a job that was only slow
+    costs one redundant run at most.
+    """
+    now = timezone.now()
+    cutoff = now - older_than
+    stuck = list(
+        Job.objects.filter(
+            Q(status=Status.QUEUED, enqueued_at__lt=cutoff) | Q(status=Status.RUNNING, started_at__lt=cutoff)
+        )
+    )
+    for job in stuck:
+        Job.objects.filter(pk=job.pk).update(enqueued_at=now, started_at=now if job.started_at else None)
+        _enqueue(job)
+    return len(stuck)

@@ -1,0 +1,283 @@
+"""Verification jobs: automated checks, the verifier's claim, findings, materiality and opinion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from mrv.models import ActivityLine, AuditEvent, Finding, Membership, ReportRevision, VerificationJob
+from mrv.services.facilities import facility_create
+from mrv.services.verification import checks_run, jobs_requeue_stuck
+from tests.mrv import factories
+from tests.mrv.factories import World
+from tests.mrv.verification_helpers import FAULTS, plausible_cement
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(
+    world: World, lines: list[dict[str, Any]], *, facility: Any = None, year: int = 2024
+) -> VerificationJob:
+    client = world.client("operator_a")
+    facility = facility or world.facility_a
+    body = {"facility": facility.pk, "year": year, "lines": lines}
+    report = client.post("/api/v1/reports/", body, format="json")
+    assert report.status_code == 201, report.content
+    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
+
+
+def automated(job: VerificationJob) -> set[tuple[str, str, str]]:
+    return set(job.findings.filter(source="automated").values_list("code", "severity", "pointer"))
+
+
+def test_submit_creates_a_queued_job_and_the_checks_bring_it_to_review(world: World) -> None:
+    job = submit(world, plausible_cement())
+    assert job.status == "queued" and job.check_version
+    assert checks_run(job_id=job.pk).startswith("done")
+    job.refresh_from_db()
+    assert job.status == "awaiting_review" and job.progress == 100 and job.attempts == 1
+    assert job.revision.status == "in_verification"
+    assert not [f for f in automated(job) if f[1] == "error"], automated(job)
+    assert job.recalculation["difference"] == "0"
+    report = world.client("operator_a").get(f"/api/v1/reports/{job.revision.report_id}/").json()
+    assert report["verification_job"] == job.pk and report["status"] == "in_verification"
+
+
+@pytest.mark.parametrize(
+    ("lines", "sector", "code", "pointer"), [f[2:0:-1] + f[3:] for f in FAULTS], ids=[f[0] for f in FAULTS]
+)
+def test_each_planted_fault_is_found(world: World, lines: Any, sector: str, code: str, pointer: str) -> None:
+    facility = world.facility_a
+    if sector != "cement":
+        operator = Membership.objects.get(user=world.operator_a.user).organisation
+        facility = facility_create(
+            by=world.regulator.user,
+            name=f"{sector} plant",
+            operator=operator,
+            sector=sector,
+            province="CN-NM",
+            verification_body=world.facility_a.verification_body,
+        )
+    job = submit(world, lines, facility=facility)
+    checks_run(job_id=job.pk)
+    assert code in {c for c, _, p in automated(job) if p == pointer}, automated(job)
+
+
+def test_a_stored_figure_that_does_not_recalculate_is_an_error(world: World) -> None:
+    job = submit(world, plausible_cement())
+    with connection.cursor() as cursor:  # tamper below the application, guards off
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "UPDATE mrv_activityline SET co2e = co2e + 1 WHERE index = 1 AND revision_id = %s",
+            [job.revision_id],
+        )
+        cursor.execute("SET session_replication_role = origin")
+    checks_run(job_id=job.pk)
+    assert ("recalculation_mismatch", "error", "/lines/1") in automated(job)
+
+
+def test_year_on_year_change_against_the_last_verified_report(world: World) -> None:
+    previous = submit(world, plausible_cement(), year=2023)
+    checks_run(job_id=previous.pk)
+    verifier = world.client("verifier_a")
+    verifier.post(f"/api/v1/verification-jobs/{previous.pk}/claim/")
+    assert (
+        verifier.post(
+            f"/api/v1/verification-jobs/{previous.pk}/opinion/",
+            {"opinion": "verified", "statement": "ok"},
+            format="json",
+        ).status_code
+        == 200
+    )
+    grown = plausible_cement()
+    grown[1]["quantity"] = {"value": "180000", "unit": "t"}  # 50 % more coal for the same clinker
+    job = submit(world, grown, year=2024)
+    checks_run(job_id=job.pk)
+    assert ("year_on_year_change", "warning", "/totals/direct") in automated(job)
+
+
+def test_running_the_checks_twice_leaves_one_set_of_findings(world: World) -> None:
+    job = submit(world, FAULTS[0][2])
+    checks_run(job_id=job.pk)
+    first = sorted(automated(job))
+    assert checks_run(job_id=job.pk).startswith("skipped")
+    VerificationJob.objects.filter(pk=job.pk).update(status="running")  # a redelivered message mid-run
+    checks_run(job_id=job.pk)
+    assert sorted(automated(job)) == first
+    assert job.findings.count() == len(first)
+
+
+def claimed(world: World) -> VerificationJob:
+    job = submit(world, plausible_cement())
+    checks_run(job_id=job.pk)
+    response = world.client("verifier_a").post(f"/api/v1/verification-jobs/{job.pk}/claim/")
+    assert response.status_code == 200 and response.json()["status"] == "in_review"
+    job.refresh_from_db()
+    return job
+
+
+def test_a_second_claim_is_a_conflict(world: World) -> None:
+    job = claimed(world)
+    colleague = factories.api_user(
+        role="verifier", organisation_name=job.revision.report.facility.verification_body.name
+    )
+    assert (
+        factories.client_for(colleague).post(f"/api/v1/verification-jobs/{job.pk}/claim/").status_code == 409
+    )
+
+
+def test_only_the_claiming_verifier_adds_findings_and_gives_the_opinion(world: World) -> None:
+    job = claimed(world)
+    colleague = factories.client_for(
+        factories.api_user(
+            role="verifier", organisation_name=job.revision.report.facility.verification_body.name
+        )
+    )
+    body = {"code": "meter_calibration", "severity": "warning", "detail": "calibration certificate expired"}
+    assert (
+        colleague.post(f"/api/v1/verification-jobs/{job.pk}/findings/", body, format="json").status_code
+        == 409
+    )
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/verification-jobs/{job.pk}/findings/", body, format="json")
+        .status_code
+        == 403
+    )
+    assert (
+        world.client("verifier_b")
+        .post(f"/api/v1/verification-jobs/{job.pk}/findings/", body, format="json")
+        .status_code
+        == 404
+    )
+
+
+def test_materiality_decides_whether_the_report_can_be_verified(world: World) -> None:
+    job = claimed(world)
+    verifier = world.client("verifier_a")
+    url = f"/api/v1/verification-jobs/{job.pk}/"
+    total = Decimal(job.revision.totals["totals"]["total"])  # about 0.82 Mt: threshold 2 %
+    small = {
+        "code": "coal_weighing",
+        "severity": "warning",
+        "detail": "weighbridge drift",
+        "line_ref": "coal",
+        "misstatement_co2e": str((total * Decimal("0.015")).quantize(Decimal(1))),
+    }
+    added = verifier.post(url + "findings/", small, format="json")
+    assert added.status_code == 201 and added.json()["pointer"] == "/lines/1"
+    figures = verifier.get(url).json()["materiality"]
+    assert figures["threshold_percent"] == "2" and figures["material"] is False
+    large = {
+        **small,
+        "code": "coal_stock",
+        "misstatement_co2e": str((total * Decimal("0.01")).quantize(Decimal(1))),
+    }
+    verifier.post(url + "findings/", large, format="json")
+    figures = verifier.get(url).json()["materiality"]
+    assert figures["material"] is True and Decimal(figures["percent"]) > 2
+    refused = verifier.post(url + "opinion/", {"opinion": "verified", "statement": "fine"}, format="json")
+    assert refused.status_code == 409
+    returned = verifier.post(
+        url + "opinion/", {"opinion": "not_verified", "statement": "material"}, format="json"
+    )
+    assert returned.status_code == 200 and returned.json()["status"] == "completed"
+    assert ReportRevision.objects.get(pk=job.revision_id).status == "returned"
+    assert (
+        world.client("operator_a").post(f"/api/v1/reports/{job.revision.report_id}/revise/").status_code
+        == 201
+    )
+
+
+def test_an_automated_error_must_be_overridden_with_a_justification_before_verifying(world: World) -> None:
+    job = submit(world, FAULTS[0][2])  # % entered as fraction: an error finding
+    checks_run(job_id=job.pk)
+    verifier = world.client("verifier_a")
+    url = f"/api/v1/verification-jobs/{job.pk}/"
+    verifier.post(url + "claim/")
+    assert (
+        verifier.post(url + "opinion/", {"opinion": "verified", "statement": "x"}, format="json").status_code
+        == 409
+    )
+    error = job.findings.get(code="unit_slip_percent")
+    short = verifier.post(url + f"findings/{error.pk}/override/", {"justification": "fine"}, format="json")
+    assert short.status_code == 400 and short.json()["errors"][0]["pointer"] == "/justification"
+    reason = "laboratory report 2024-117 confirms 0.65 % is a typo; CaO is 65 % as in the lab sheet"
+    assert (
+        verifier.post(
+            url + f"findings/{error.pk}/override/", {"justification": reason}, format="json"
+        ).status_code
+        == 200
+    )
+    assert AuditEvent.objects.filter(action="finding.override", data__justification=reason).exists()
+    verified = verifier.post(
+        url + "opinion/", {"opinion": "verified_with_comments", "statement": "typo"}, format="json"
+    )
+    assert verified.status_code == 200
+    assert ReportRevision.objects.get(pk=job.revision_id).status == "verified"
+
+
+def test_job_lists_are_scoped_and_filtered(world: World) -> None:
+    job = submit(world, plausible_cement())
+    checks_run(job_id=job.pk)
+    mine = (
+        world.client("verifier_a").get("/api/v1/verification-jobs/?status=awaiting_review").json()["results"]
+    )
+    assert [j["id"] for j in mine] == [job.pk]
+    assert world.client("verifier_b").get("/api/v1/verification-jobs/").json()["results"] == []
+    assert world.client("verifier_b").get(f"/api/v1/verification-jobs/{job.pk}/").status_code == 404
+    assert world.client("regulator").get(f"/api/v1/verification-jobs/{job.pk}/").status_code == 200
+    assert world.client("verifier_a").get("/api/v1/verification-jobs/?status=bogus").status_code == 400
+
+
+def test_recalculation_job_under_another_methodology(world: World) -> None:
+    job = submit(world, plausible_cement())
+    report = job.revision.report_id
+    response = world.client("regulator").post(
+        f"/api/v1/reports/{report}/recalculate/", {"methodology": "ipcc-2006"}, format="json"
+    )
+    assert response.status_code == 202
+    recalculation = VerificationJob.objects.get(pk=response.json()["id"])
+    checks_run(job_id=recalculation.pk)
+    recalculation.refresh_from_db()
+    assert recalculation.status == "completed" and recalculation.recalculation["methodology"] == "ipcc-2006"
+    # the clinker line uses IPCC's stoichiometry: a different total than cn-mee-2024's
+    assert recalculation.recalculation["difference"] != "0"
+    assert ReportRevision.objects.get(pk=job.revision_id).status == "submitted"  # untouched
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/reports/{report}/recalculate/", {"methodology": "ipcc-2006"}, format="json")
+        .status_code
+        == 403
+    )
+
+
+def test_the_sweeper_requeues_stuck_jobs(world: World) -> None:
+    job = submit(world, plausible_cement())
+    assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 0
+    VerificationJob.objects.filter(pk=job.pk).update(enqueued_at=job.enqueued_at - timedelta(hours=1))
+    assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 1
+    job.refresh_from_db()
+    assert job.status == "queued"
+
+
+def test_frozen_inputs_that_no_longer_calculate_fail_the_job_with_a_reason(world: World) -> None:
+    job = submit(world, plausible_cement())
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            'UPDATE mrv_activityline SET inputs = \'{"source": "volcano"}\' WHERE revision_id = %s',
+            [job.revision_id],
+        )
+        cursor.execute("SET session_replication_role = origin")
+    assert checks_run(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.failure_reason.startswith("invalid_input")
+    assert ActivityLine.objects.filter(revision_id=job.revision_id).exists()
+    assert Finding.objects.filter(job=job).count() == 0
