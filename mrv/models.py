@@ -415,3 +415,64 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} {self.code} {self.pointer}"
+
+
+class RollupFigures(models.Model):
+    """Exact figures of a report's latest verified revision (tonnes; CO2e with its methodology's GWP)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(ReportRevision, on_delete=models.PROTECT, related_name="+")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    sector = models.CharField(max_length=16)
+    province = models.CharField(max_length=5)
+    year = models.PositiveSmallIntegerField()
+    combustion = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    process = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    indirect_electricity = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    indirect_heat = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    co2 = models.DecimalField(
+        max_digits=32, decimal_places=12, default=0, help_text="tonnes of CO2 (all categories)"
+    )
+    cf4 = models.DecimalField(max_digits=32, decimal_places=12, default=0, help_text="tonnes of CF4")
+    c2f6 = models.DecimalField(max_digits=32, decimal_places=12, default=0, help_text="tonnes of C2F6")
+    co2e_cf4 = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    co2e_c2f6 = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class EmissionRollup(RollupFigures):
+    """One row per report: totals of its latest verified revision.
+
+    Replaced in the transaction that verifies a revision, so national aggregates read these rows
+    (thousands) and never the activity lines (millions); ``manage.py rebuild_rollup`` recomputes them
+    from scratch and proves they equal the incremental state.
+    """
+
+    month = models.PositiveSmallIntegerField(null=True, help_text="the report's month (null: annual report)")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["sector", "province", "year"]),
+            models.Index(fields=["year", "sector"]),
+        ]
+        constraints = [models.UniqueConstraint(fields=["report"], name="rollup_one_row_per_report")]
+
+    def __str__(self) -> str:
+        return f"rollup of report {self.report_id} r{self.revision_id}"
+
+
+class EmissionRollupMonthly(RollupFigures):
+    """The same figures per month (the line's month, else the report's): used when aggregating by month."""
+
+    month = models.PositiveSmallIntegerField(
+        null=True, help_text="null: lines without a month in an annual report"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["year", "month"]), models.Index(fields=["report"])]
+
+    def __str__(self) -> str:
+        return f"monthly rollup of report {self.report_id} month {self.month}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mrv.api import calculation, reporting, verification
+from mrv.api import aggregates, calculation, reporting, verification
 
 app_name = "api"
 
@@ -41,5 +41,6 @@ urlpatterns = [
         name="job-finding-override",
     ),
     path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
+    path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
 ]

@@ -12,12 +12,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from mrv.models import Facility, Membership, Organisation, Report
+from mrv.models import Facility, Membership, Organisation, Report, VerificationJob
 from mrv.services.facilities import facility_create
 from mrv.services.organisations import organisation_create, placeholder_credit_code
 from mrv.services.reports import report_create, report_revise, report_submit, revision_transition
 from mrv.services.templates import example_lines
 from mrv.services.users import user_create_with_token
+from mrv.services.verification import checks_run, finding_override, job_claim, opinion_issue
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 
@@ -77,6 +78,7 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
             )
         facilities[entry["name"]] = facility
     operators = {m.organisation_id: m.user for m in Membership.objects.filter(role="operator")}
+    verifier = get_user_model().objects.get(username="demo-verifier")
     for entry in demo["reports"]:
         facility = facilities[entry["facility"]]
         if Report.objects.filter(facility=facility, year=entry["year"], month__isnull=True).exists():
@@ -90,12 +92,40 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
             methodology=None,
             lines=example_lines()[facility.sector],
         ).report
-        for step in entry["path"]:
-            if step == "submitted":
-                report_submit(by=operator, report=report)
-            elif step == "revise":
-                report_revise(by=operator, report=report)
-            else:
-                revision = report.revisions.order_by("-number").first()
-                assert revision is not None
-                revision_transition(revision=revision, status=step, by=regulator)
+        _walk(report, entry["path"], operator=operator, verifier=verifier)
+
+
+def _walk(report: Report, path: str, *, operator: Any, verifier: Any) -> None:
+    """Take a demo report along the real workflow, through the same services the API calls."""
+    if path == "draft":
+        return
+    revision = report_submit(by=operator, report=report)
+    job = VerificationJob.objects.get(revision=revision, kind="verification")
+    if path == "submitted":
+        return  # queued: the worker of `make run` checks it
+    if path == "checks_running":
+        VerificationJob.objects.filter(pk=job.pk).update(status="running")
+        revision_transition(revision=revision, status="checks_running")
+        return  # as if a worker were mid-run: the worker of `make run` finishes it
+    checks_run(job_id=job.pk)
+    if path == "in_verification":
+        return
+    job_claim(job=job, by=verifier)
+    if path == "verified":
+        for finding in job.findings.filter(source="automated", severity="error"):
+            finding_override(
+                job=job,
+                finding_id=finding.pk,
+                by=verifier,
+                justification="demo data: reviewed against the plant's records and accepted",
+            )
+        opinion_issue(
+            job=job,
+            by=verifier,
+            opinion="verified",
+            statement="Demo: verified without material misstatement.",
+        )
+        return
+    opinion_issue(job=job, by=verifier, opinion="not_verified", statement="Demo: returned for correction.")
+    if path == "revised":
+        report_revise(by=operator, report=report)

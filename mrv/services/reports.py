@@ -23,6 +23,7 @@ from mrv.domain.canonical import canonical_json, digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.services.audit import audit_record
+from mrv.services.rollup import rollup_replace
 
 Status = ReportRevision.Status
 REVISABLE = (Status.RETURNED, Status.VERIFIED)
@@ -329,6 +330,8 @@ def revision_transition(
         before = locked.status
         locked.status, locked.status_changed_at = status, timezone.now()
         locked.save(update_fields=["status", "status_changed_at"])
+        if status == Status.VERIFIED:
+            rollup_replace(revision=locked)
         report = locked.report
         if _latest(report).pk == locked.pk:
             _sync(report, locked)

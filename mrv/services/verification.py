@@ -136,7 +136,10 @@ def checks_run(*, job_id: int) -> str:
         if job.kind == Job.Kind.RECALCULATION:
             job.completed_at = job.checked_at
         job.save(update_fields=["status", "checked_at", "progress", "recalculation", "completed_at"])
-        if job.kind == Job.Kind.VERIFICATION:
+        if job.kind == Job.Kind.VERIFICATION and job.revision.status in (
+            RevisionStatus.SUBMITTED,
+            RevisionStatus.CHECKS_RUNNING,
+        ):
             revision_transition(
                 revision=job.revision,
                 status=RevisionStatus.IN_VERIFICATION,

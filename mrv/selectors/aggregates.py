@@ -1,0 +1,145 @@
+"""Aggregated totals for regulators, from the rollup of verified reports (never the activity lines).
+
+``aggregate_totals(group_by=[...], filters={...})`` answers rows keyed by any of ``sector``,
+``province``, ``year``, ``month``, ``facility``, ``gas`` and ``category``, each with the number of
+facilities and reports, direct / indirect / total tonnes CO2e and the tonnes of each gas. ``gas`` and
+``category`` are columns of the rollup, unpivoted here; ``month`` reads the monthly rollup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+
+from mrv.models import EmissionRollup, EmissionRollupMonthly, Facility
+
+GROUPS = ("sector", "province", "year", "month", "facility", "gas", "category")
+COLUMNS = ("sector", "province", "year", "month", "facility")
+FILTERS = ("year", "sector", "province")
+CATEGORIES = ("combustion", "process", "indirect_electricity", "indirect_heat")
+DIRECT = ("combustion", "process")
+GASES = ("CO2", "CF4", "C2F6")
+SUMS = (*CATEGORIES, "co2", "cf4", "c2f6", "co2e_cf4", "co2e_c2f6")
+ZERO = Decimal(0)
+
+
+def _base(group_by: Iterable[str], filters: Mapping[str, Any]) -> QuerySet[Any]:
+    model = EmissionRollupMonthly if "month" in group_by else EmissionRollup
+    rows = model.objects.all()
+    for name in FILTERS:
+        value = filters.get(name)
+        if value not in (None, "", []):
+            rows = rows.filter(**{f"{name}__in": value} if isinstance(value, list) else {name: value})
+    return rows
+
+
+def _parts(figures: Mapping[str, Decimal], gas: str | None, category: str | None) -> dict[str, Any]:
+    """direct / indirect CO2e and gas tonnes of one slice of the figures (a gas, a category, or all)."""
+    pfc = figures["co2e_cf4"] + figures["co2e_c2f6"]
+    categories = [category] if category else list(CATEGORIES)
+    direct = sum((figures[c] for c in categories if c in DIRECT), ZERO)
+    indirect = sum((figures[c] for c in categories if c not in DIRECT), ZERO)
+    has_pfc = category in (None, "process")
+    # PFCs arise only in the process category; the rest of every category is CO2.
+    co2_direct = direct - (pfc if has_pfc else ZERO)
+    gases = {
+        "CO2": co2_direct + indirect,
+        "CF4": figures["cf4"] if has_pfc else ZERO,
+        "C2F6": figures["c2f6"] if has_pfc else ZERO,
+    }
+    if gas == "CO2":
+        direct, gases = co2_direct, {"CO2": gases["CO2"], "CF4": ZERO, "C2F6": ZERO}
+    elif gas in ("CF4", "C2F6"):
+        direct = (figures["co2e_cf4"] if gas == "CF4" else figures["co2e_c2f6"]) if has_pfc else ZERO
+        indirect = ZERO
+        gases = {g: (gases[g] if g == gas else ZERO) for g in GASES}
+    return {"direct": direct, "indirect": indirect, "total": direct + indirect, "gases": gases}
+
+
+def aggregate_totals(*, group_by: list[str], filters: Mapping[str, Any]) -> dict[str, Any]:
+    """Rows per group and a totals row over everything selected; exact Decimals."""
+    columns = [name for name in COLUMNS if name in group_by]
+    rows = _base(group_by, filters)
+    sums = {name: Sum(name) for name in SUMS}
+    distinct = {
+        "facilities": Count("facility_id", distinct=True),
+        "reports": Count("report_id", distinct=True),
+    }
+    if columns:
+        grouped: list[dict[str, Any]] = list(rows.values(*columns).annotate(**sums).order_by(*columns))
+        counts = {
+            tuple(r[c] for c in columns): (r["facilities"], r["reports"])
+            for r in rows.values(*columns).annotate(**distinct).order_by()
+        }
+    else:
+        overall = rows.aggregate(**distinct)
+        grouped = [rows.aggregate(**sums)] if overall["reports"] else []
+        counts = {(): (overall["facilities"], overall["reports"])}
+    gas_slices = list(GASES) if "gas" in group_by else [None]
+    category_slices = list(CATEGORIES) if "category" in group_by else [None]
+    names = _facility_names(grouped) if "facility" in columns else {}
+    results = []
+    for group in grouped:
+        key = tuple(group[c] for c in columns)
+        figures = {name: group[name] or ZERO for name in SUMS}
+        for category in category_slices:
+            for gas in gas_slices:
+                row: dict[str, Any] = {c: group[c] for c in columns}
+                if "facility" in columns:
+                    row["facility_name"] = names.get(group["facility"], "")
+                if category:
+                    row["category"] = category
+                if gas:
+                    row["gas"] = gas
+                facilities, reports = counts[key]
+                results.append(
+                    {**row, "facilities": facilities, "reports": reports, **_parts(figures, gas, category)}
+                )
+    totals_figures = rows.aggregate(**{name: Sum(name) for name in SUMS})
+    overall = rows.aggregate(
+        facilities=Count("facility_id", distinct=True), reports=Count("report_id", distinct=True)
+    )
+    totals = {**overall, **_parts({n: totals_figures[n] or ZERO for n in SUMS}, None, None)}
+    return {"group_by": group_by, "filters": dict(filters), "results": results, "totals": totals}
+
+
+def _facility_names(grouped: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    ids = {row["facility"] for row in grouped}
+    return dict(Facility.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def as_table(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The aggregate as a flat table for CSV/XLSX export: the same figures, one column each."""
+    keys = [k for k in GROUPS if k in answer["group_by"]]
+    if "facility" in keys:
+        keys.insert(keys.index("facility") + 1, "facility_name")
+    columns = [*keys, "facilities", "reports", "direct", "indirect", "total", *GASES]
+    rows = [
+        {
+            **{k: row.get(k) for k in keys},
+            "facilities": row["facilities"],
+            "reports": row["reports"],
+            "direct": row["direct"],
+            "indirect": row["indirect"],
+            "total": row["total"],
+            **row["gases"],
+        }
+        for row in answer["results"]
+    ]
+    totals = answer["totals"]
+    rows.append(
+        {
+            **dict.fromkeys(keys, ""),
+            **({keys[0]: "TOTAL"} if keys else {}),
+            "facilities": totals["facilities"],
+            "reports": totals["reports"],
+            "direct": totals["direct"],
+            "indirect": totals["indirect"],
+            "total": totals["total"],
+            **totals["gases"],
+        }
+    )
+    return {"columns": columns, "rows": rows, "filename": "mrv-aggregates"}
