@@ -71,6 +71,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -193,7 +196,9 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
     }
 else:
     # Redis: a message taken by a worker that dies unacknowledged is redelivered after this many seconds.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("MRV_BROKER_VISIBILITY_TIMEOUT", default=600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("MRV_BROKER_VISIBILITY_TIMEOUT", default=600)
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tasks are idempotent (a unique key in the database), so they are acknowledged after they ran
 # and redelivered when a worker dies mid-task.

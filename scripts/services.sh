@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and Redis on this machine when they are not running, and create the `mrv` database.
+# Start PostgreSQL and Redis on this machine when they are not running, create the `mrv` database,
+# and install headless Chromium for the browser test when it is missing.
 # Used by `make test` (and so by CI); a no-op when both are already up.
 set -euo pipefail
 
@@ -32,4 +33,11 @@ wait_for Redis redis_up
 if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'mrv'" | grep -q 1; then
     log "creating database mrv"
     createdb -h 127.0.0.1 -U postgres mrv
+fi
+
+# Headless Chromium and its driver for the dashboard's browser test (Debian packages).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    log "installing chromium and chromium-driver"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

@@ -17,6 +17,7 @@ from mrv.domain.provinces import PROVINCES
 from mrv.errors import InvalidRequest
 from mrv.models import Facility
 from mrv.selectors.aggregates import GROUPS, aggregate_totals, as_table
+from mrv.selectors.comparison import facility_comparison
 
 
 def _invalid(name: str, detail: str) -> InvalidRequest:
@@ -86,3 +87,26 @@ class AggregatesView(APIView):
         if request.accepted_renderer.format in ("csv", "xlsx"):
             return Response(as_table(answer))
         return Response(answer)
+
+
+class ComparisonView(APIView):
+    """Each facility's direct intensity against its sector: percentile and the sector's 5-95 % band."""
+
+    permission_classes = [IsAuthenticated & IsRegulator]
+
+    @extend_schema(
+        operation_id="facility_comparison",
+        parameters=[
+            OpenApiParameter("year", int, required=True),
+            OpenApiParameter("sector", str, enum=Facility.Sector.values),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("year", "")
+        if not (raw.isdigit() and len(raw) == 4):
+            raise _invalid("year", "year is required: a four-digit year")
+        sectors = _list(request, "sector") or list(Facility.Sector.values)
+        if any(s not in Facility.Sector.values for s in sectors):
+            raise _invalid("sector", f"sector takes {', '.join(Facility.Sector.values)}")
+        return Response({"year": int(raw), "results": facility_comparison(sectors=sectors, year=int(raw))})

@@ -42,5 +42,6 @@ urlpatterns = [
     ),
     path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
     path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
+    path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
 ]

@@ -76,3 +76,31 @@ def sector_comparison(*, sector: str, year: int) -> list[dict[str, Any]]:
         {"facility": facility, "direct_intensity": value, "percentile": percentile_rank(values, value)}
         for facility, value in sorted(intensities.items(), key=lambda item: item[1])
     ]
+
+
+def facility_comparison(*, sectors: list[str], year: int) -> list[dict[str, Any]]:
+    """The comparison as the API and the dashboard show it: figures presented (6 decimals)."""
+    from accounting.numbers import present
+    from mrv.models import Facility
+
+    facilities = {f.pk: f for f in Facility.objects.all()}
+    rows = []
+    for sector in sectors:
+        entries = sector_comparison(sector=sector, year=year)
+        values = [e["direct_intensity"] for e in entries]
+        band = (percentile(values, LOW_PERCENTILE), percentile(values, HIGH_PERCENTILE)) if values else None
+        for entry in entries:
+            facility = facilities[entry["facility"]]
+            rows.append(
+                {
+                    "facility": facility.pk,
+                    "facility_name": facility.name,
+                    "sector": sector,
+                    "province": facility.province,
+                    "direct_intensity": present(entry["direct_intensity"], 6),
+                    "percentile": present(entry["percentile"], 1),
+                    "peers": len(values),
+                    "sector_band": {"p5": present(band[0], 6), "p95": present(band[1], 6)} if band else None,
+                }
+            )
+    return rows

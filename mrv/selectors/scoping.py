@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision, VerificationJob
 
 OPERATOR, VERIFIER, REGULATOR = "operator", "verifier", "regulator"
+SECTORS = ("cement", "steel", "aluminium")
 
 
 def membership(user: AbstractBaseUser) -> Membership | None:

@@ -1,0 +1,438 @@
+"""Verification jobs under faults, with real Celery workers on Redis and the test database on PostgreSQL.
+
+Every worker here is a separate ``celery worker`` process (solo pool) consuming a queue of this test's
+own, connected to the test database that pytest-django created; the test process submits through the
+API and watches the database. Nothing of ours is mocked: the faults come from outside (SIGKILL, a
+stopped Redis, a lock held in another database session, two verifiers at once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection, connections
+
+from config.celery import app
+from mrv.models import AuditEvent, Finding, Membership, VerificationJob
+from mrv.services.facilities import facility_create
+from mrv.services.verification import checks_run
+from mrv.tasks import run_verification_checks, sweep_stuck_jobs
+from tests.mrv import factories
+from tests.mrv.factories import World
+from tests.mrv.verification_helpers import FAULTS, plausible_cement
+
+pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres]
+
+#: How Redis is started on this machine (scripts/services.sh); it keeps nothing on disk.
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+#: Seconds a worker may take to pick a message and finish a job before a test gives up.
+DEADLINE = 20.0
+#: Redis visibility timeout given to the workers of the kill tests (the service's default is 600 s).
+VISIBILITY = 5
+
+
+# -- real workers ------------------------------------------------------------------------------------------
+def test_database_url() -> str:
+    """``DATABASE_URL`` of the database this test runs on (pytest-django's ``test_...`` copy)."""
+    s = connection.settings_dict
+    credentials = quote(s["USER"] or "", safe="")
+    if s["PASSWORD"]:
+        credentials += ":" + quote(s["PASSWORD"], safe="")
+    host = quote(s["HOST"] or "localhost", safe="")
+    port = f":{s['PORT']}" if s["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def broker() -> redis.Redis:
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5)
+
+
+@dataclass
+class Worker:
+    """One ``celery worker --pool=solo`` process in a session (process group) of its own."""
+
+    queue: str
+    log: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", self.queue,
+            "-n", f"{self.log.stem}@%h", f"--logfile={self.log}",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.with_suffix(".stderr").open("wb"),
+            start_new_session=True,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group: no warm shutdown, no acknowledgement, no cleanup."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.terminate()  # warm shutdown: a running task is finished first
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def output(self) -> str:
+        text = ""
+        for path in (self.log, self.log.with_suffix(".stderr")):
+            if path.exists():
+                text += path.read_text(encoding="utf-8", errors="replace")
+        return text[-4000:]
+
+
+@dataclass
+class Workers:
+    """Starts workers on this test's queue against the test database; every one is stopped afterwards."""
+
+    queue: str
+    folder: Path
+    started: list[Worker] = field(default_factory=list)
+
+    def start(self, *, visibility_timeout: int | None = None) -> Worker:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "MRV_TASK_QUEUE": self.queue,
+            "MRV_LOG_LEVEL": "INFO",
+        }
+        if visibility_timeout is not None:
+            env["MRV_BROKER_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+        log = self.folder / f"worker-{len(self.started) + 1}.log"
+        worker = Worker(queue=self.queue, log=log, env=env).start()
+        self.started.append(worker)
+        return worker
+
+    def output(self) -> str:
+        return "\n".join(f"--- {w.log.name}\n{w.output()}" for w in self.started)
+
+    def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+        """Poll ``condition`` (a database query, usually) until it is truthy; fail at the deadline."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)
+        pytest.fail(f"not within {timeout:.0f} s: {what}\n{self.output()}")
+
+
+@pytest.fixture
+def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
+    """Real workers on a queue of this test's own; the test process enqueues to the same queue."""
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "these tests need the Redis broker"
+    queue = f"test-faults-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    pool = Workers(queue=queue, folder=tmp_path)
+    try:
+        yield pool
+    finally:
+        for worker in pool.started:
+            worker.stop()
+        app.conf.task_default_queue = previous
+        try:
+            broker().delete(queue)
+        except redis.RedisError:
+            pass
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+def submit(world: World, lines: list[dict[str, Any]], *, facility: Any = None) -> VerificationJob:
+    client = world.client("operator_a")
+    body = {"facility": (facility or world.facility_a).pk, "year": 2024, "lines": lines}
+    report = client.post("/api/v1/reports/", body, format="json")
+    assert report.status_code == 201, report.content
+    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
+
+
+def facility_of(world: World, sector: str, name: str) -> Any:
+    if sector == "cement" and name == "plausible":
+        return world.facility_a
+    return facility_create(
+        by=world.regulator.user,
+        name=f"{sector} plant {name}",
+        operator=Membership.objects.get(user=world.operator_a.user).organisation,
+        sector=sector,
+        province="CN-NM",
+        verification_body=world.facility_a.verification_body,
+    )
+
+
+def status_of(job: VerificationJob) -> str:
+    return VerificationJob.objects.filter(pk=job.pk).values_list("status", flat=True).get()
+
+
+def assert_checked_once(job: VerificationJob) -> list[tuple[str, str, str]]:
+    """The job reached review with one set of automated findings and one revision transition each way."""
+    job.refresh_from_db()
+    assert job.status == "awaiting_review" and job.progress == 100, (job.status, job.failure_reason)
+    assert job.revision.status == "in_verification"
+    findings = list(
+        Finding.objects.filter(job=job, source="automated").values_list("code", "severity", "pointer")
+    )
+    assert len(findings) == len({(code, pointer) for code, _, pointer in findings}), findings
+    report = job.revision.report_id
+    for action in ("revision.checks_running", "revision.in_verification"):
+        assert AuditEvent.objects.filter(action=action, object_id=str(report)).count() == 1, action
+    return findings
+
+
+def unacked_deliveries(queue: str) -> list[float]:
+    """Times at which Redis handed this queue's still unacknowledged messages to a consumer."""
+    client = broker()
+    times = []
+    for tag, value in client.hgetall("unacked").items():
+        _, _, routing_key = json.loads(value)
+        if routing_key == queue:
+            score = client.zscore("unacked_index", tag)
+            assert score is not None
+            times.append(score)
+    return times
+
+
+def lock_holder() -> psycopg.Connection[Any]:
+    """A session of its own on the test database (not Django's), to hold locks from outside."""
+    s = connection.settings_dict
+    return psycopg.connect(
+        dbname=s["NAME"],
+        user=s["USER"] or None,
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or None,
+        port=s["PORT"] or None,
+    )
+
+
+def blocked_by(holder: psycopg.Connection[Any]) -> int:
+    """How many other sessions wait for a lock ``holder`` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+            [holder.info.backend_pid],
+        )
+        return int(cursor.fetchone()[0])
+
+
+# -- 1. the happy path and every planted fault, through a real worker -------------------------------------
+def test_a_real_worker_checks_a_plausible_report_and_finds_every_planted_fault(
+    tx_world: World, workers: Workers
+) -> None:
+    workers.start()
+    plausible = submit(tx_world, plausible_cement())
+    faulty = [
+        (submit(tx_world, lines, facility=facility_of(tx_world, sector, name)), code, pointer)
+        for name, sector, lines, code, pointer in FAULTS
+    ]
+    jobs = [plausible, *(job for job, _, _ in faulty)]
+    workers.wait_until(
+        lambda: (
+            VerificationJob.objects.filter(pk__in=[j.pk for j in jobs], status="awaiting_review").count()
+            == len(jobs)
+        ),
+        f"{len(jobs)} jobs awaiting review",
+    )
+    findings = assert_checked_once(plausible)
+    assert not [f for f in findings if f[1] == "error"], findings
+    assert plausible.attempts == 1 and plausible.recalculation["difference"] == "0"
+    report = tx_world.client("operator_a").get(f"/api/v1/reports/{plausible.revision.report_id}/").json()
+    assert report["status"] == "in_verification" and report["verification_job"] == plausible.pk
+    for job, code, pointer in faulty:
+        found = assert_checked_once(job)
+        assert code in {c for c, _, p in found if p == pointer}, (code, pointer, found)
+        assert job.attempts == 1
+
+
+# -- 2. SIGKILL mid-job: the broker delivers the unacknowledged message again ---------------------------
+@pytest.mark.parametrize(
+    "moment",
+    ["before-the-checks-start", "after-the-checks-ran-before-the-findings-are-written"],
+)
+def test_a_worker_killed_during_a_job_leaves_it_to_the_next_worker(
+    tx_world: World, workers: Workers, moment: str
+) -> None:
+    lines = FAULTS[0][2]  # percent-as-fraction: the checks have something to find
+    holder = lock_holder()
+    try:
+        if moment == "before-the-checks-start":
+            # The job row is locked before any worker sees the message: checks_run waits on its
+            # first SELECT ... FOR UPDATE, with nothing of the run written yet.
+            job = submit(tx_world, lines)
+            holder.execute("SELECT id FROM mrv_verificationjob WHERE id = %s FOR UPDATE", [job.pk])
+            first = workers.start(visibility_timeout=VISIBILITY)
+        else:
+            # Findings cannot be written while the table is share-locked: the run commits "running"
+            # (attempt 1), calculates every check, then waits in its second transaction.
+            holder.execute("LOCK TABLE mrv_finding IN SHARE MODE")
+            first = workers.start(visibility_timeout=VISIBILITY)
+            job = submit(tx_world, lines)
+        workers.wait_until(lambda: blocked_by(holder), "the worker waiting on the held lock")
+        job.refresh_from_db()
+        if moment == "before-the-checks-start":
+            assert (job.status, job.attempts) == ("queued", 0)
+        else:
+            assert (job.status, job.attempts) == ("running", 1)
+        first.kill()
+        delivered = unacked_deliveries(workers.queue)
+        assert len(delivered) == 1, "the killed worker's message should be left unacknowledged in Redis"
+    finally:
+        holder.rollback()
+        holder.close()
+    assert status_of(job) == ("queued" if moment == "before-the-checks-start" else "running")
+    # Redis hands an unacknowledged message out again once it is older than the visibility timeout;
+    # a starting worker restores such messages at once (later only every ~100 s), so start after that.
+    time.sleep(max(0.0, delivered[0] + VISIBILITY + 0.5 - time.time()))
+    workers.start()
+    workers.wait_until(lambda: status_of(job) == "awaiting_review", "the redelivered job to complete")
+    findings = assert_checked_once(job)
+    assert FAULTS[0][3] in {code for code, _, _ in findings}
+    assert job.attempts == (1 if moment == "before-the-checks-start" else 2)
+    assert unacked_deliveries(workers.queue) == []
+    assert "Task mrv.run_verification_checks" in workers.started[1].output()
+
+
+# -- 3. Redis restarted between submit and execution: the message is lost, the sweeper re-enqueues -------
+def redis_up() -> bool:
+    try:
+        return bool(broker().ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_start() -> None:
+    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+    subprocess.run(REDIS_START, check=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not redis_up():
+        assert time.monotonic() < deadline, "Redis did not come back within 30 s"
+        time.sleep(0.05)
+
+
+def test_a_job_whose_message_redis_lost_is_completed_after_the_sweeper(
+    tx_world: World, workers: Workers, settings: Any
+) -> None:
+    location = urlsplit(settings.CELERY_BROKER_URL)
+    assert (location.hostname, location.port or 6379) == ("127.0.0.1", 6379), "needs this machine's Redis"
+    # Django's cache is on the same Redis (MRV_REDIS_URL): keep this process off it during the outage.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.MRV_JOB_STUCK_SECONDS = 0
+    job = submit(tx_world, plausible_cement())  # no worker yet: the message waits in Redis
+    assert broker().llen(workers.queue) == 1
+    try:
+        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, timeout=10)
+        deadline = time.monotonic() + 10
+        while redis_up():
+            assert time.monotonic() < deadline, "Redis did not stop"
+            time.sleep(0.05)
+    finally:
+        if not redis_up():
+            redis_start()
+    assert broker().llen(workers.queue) == 0, "Redis keeps nothing on disk: the message should be gone"
+    workers.start()
+    assert status_of(job) == "queued"
+    pass  # what Celery beat runs every MRV_SWEEP_INTERVAL_SECONDS
+    workers.wait_until(lambda: status_of(job) == "awaiting_review", "the re-enqueued job to complete")
+    assert_checked_once(job)
+    assert job.attempts == 1
+
+
+# -- 4. the task run twice by hand ------------------------------------------------------------------------
+def test_running_the_task_twice_by_hand_leaves_one_set_of_findings(world: World) -> None:
+    job = submit(world, FAULTS[0][2])
+    assert run_verification_checks(job.pk).startswith("done")
+    first = sorted(assert_checked_once(job))
+    assert first
+    assert run_verification_checks(job.pk) == "skipped: job is awaiting_review"
+    result = run_verification_checks.apply(args=[job.pk])
+    assert result.successful() and result.get() == "skipped: job is awaiting_review"
+    assert sorted(assert_checked_once(job)) == first
+    assert job.attempts == 1
+    # A message delivered again after a run that died past its first transaction: the findings are
+    # replaced as a whole, never added to.
+    VerificationJob.objects.filter(pk=job.pk).update(status="running")
+    assert run_verification_checks.apply(args=[job.pk]).get().startswith("done")
+    job.refresh_from_db()
+    assert job.status == "awaiting_review" and job.attempts == 2
+    assert sorted(Finding.objects.filter(job=job).values_list("code", "severity", "pointer")) == first
+
+
+# -- 5. two verifiers of one body claim the same job at once ------------------------------------------------
+def _parallel(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` at the same moment in threads, each with its own database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_verifiers_claiming_one_job_at_once_one_wins(tx_world: World) -> None:
+    job = submit(tx_world, plausible_cement())
+    checks_run(job_id=job.pk)
+    body = Membership.objects.get(user=tx_world.verifier_a.user).organisation
+    colleague = factories.api_user(role="verifier", organisation_name=body.name)
+    clients = [tx_world.client("verifier_a"), factories.client_for(colleague)]
+    url = f"/api/v1/verification-jobs/{job.pk}/claim/"
+    responses = _parallel(*(lambda c=c: c.post(url) for c in clients))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.content for r in responses]
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
+    loser = responses[1 - winner]
+    assert loser["Content-Type"].startswith("application/problem+json")
+    assert loser.json()["code"] == "conflict"
+    job.refresh_from_db()
+    users = [tx_world.verifier_a.user, colleague.user]
+    assert job.status == "in_review" and job.claimed_by_id == users[winner].pk
+    assert AuditEvent.objects.filter(action="job.claim").count() == 1
