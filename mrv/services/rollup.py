@@ -27,17 +27,15 @@ STORED = Decimal("1e-12")
 SQLITE_TOLERANCE = Decimal("0.000001")
 
 
-def _figures(revision: ReportRevision) -> dict[int | None, dict[str, Any]]:
-    """Figures of a revision per month bucket (the line's month, else the report's month)."""
+_SUMS = {"co2e": Sum("co2e"), "co2": Sum("co2"), "cf4": Sum("cf4"), "c2f6": Sum("c2f6"), "n": Count("id")}
+
+
+def _fold(revision: ReportRevision, grouped: Iterable[dict[str, Any]]) -> dict[int | None, dict[str, Any]]:
+    """Figures of a revision per month bucket (the line's month, else the report's month) from its lines
+    grouped by month and category."""
     report = revision.report
     gwp = accounting.get(revision.methodology).gwp
     buckets: dict[int | None, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(FIGURES, ZERO))
-    grouped = (
-        ActivityLine.objects.filter(revision=revision)
-        .exclude(category="")
-        .values("month", "category")
-        .annotate(co2e=Sum("co2e"), co2=Sum("co2"), cf4=Sum("cf4"), c2f6=Sum("c2f6"), n=Count("id"))
-    )
     for row in grouped:
         bucket = buckets[row["month"] if row["month"] is not None else report.month]
         bucket[row["category"]] += row["co2e"]
@@ -50,7 +48,19 @@ def _figures(revision: ReportRevision) -> dict[int | None, dict[str, Any]]:
     return dict(buckets)
 
 
-def _rows(revision: ReportRevision) -> tuple[EmissionRollup, list[EmissionRollupMonthly]]:
+def _grouped_lines(revision_ids: Iterable[int]) -> Any:
+    return (
+        ActivityLine.objects.filter(revision_id__in=revision_ids)
+        .exclude(category="")
+        .values("revision_id", "month", "category")
+        .annotate(**_SUMS)
+        .order_by("revision_id")
+    )
+
+
+def _rows(
+    revision: ReportRevision, grouped: Iterable[dict[str, Any]] | None = None
+) -> tuple[EmissionRollup, list[EmissionRollupMonthly]]:
     report = revision.report
     facility = report.facility
     common = {
@@ -61,7 +71,7 @@ def _rows(revision: ReportRevision) -> tuple[EmissionRollup, list[EmissionRollup
         "province": facility.province,
         "year": report.year,
     }
-    buckets = _figures(revision)
+    buckets = _fold(revision, _grouped_lines([revision.pk]) if grouped is None else grouped)
     total = dict.fromkeys(FIGURES, ZERO)
     for figures in buckets.values():
         for name in FIGURES:
@@ -124,8 +134,13 @@ def rollup_rebuild(*, apply: bool) -> RebuildResult:
     """
     expected_rows: list[EmissionRollup] = []
     expected_monthly: list[EmissionRollupMonthly] = []
-    for revision in latest_verified_revisions():
-        row, monthly = _rows(revision)
+    revisions = {revision.pk: revision for revision in latest_verified_revisions()}
+    # One pass over the verified lines, grouped in the database, instead of a query per revision.
+    by_revision: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in _grouped_lines(list(revisions)).iterator(chunk_size=20_000):
+        by_revision[row["revision_id"]].append(row)
+    for revision_id, revision in revisions.items():
+        row, monthly = _rows(revision, by_revision.get(revision_id, []))
         expected_rows.append(row)
         expected_monthly.extend(monthly)
     differences = _compare("report", expected_rows, EmissionRollup.objects.all())
