@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHES = ["engine", "http", "reports"]
+BENCHES = ["engine", "http", "reports", "verification", "aggregates"]
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
 from mrv.models import EmissionRollup, EmissionRollupMonthly, Facility
@@ -64,20 +65,25 @@ def aggregate_totals(*, group_by: list[str], filters: Mapping[str, Any]) -> dict
     columns = [name for name in COLUMNS if name in group_by]
     rows = _base(group_by, filters)
     sums = {name: Sum(name) for name in SUMS}
-    distinct = {
-        "facilities": Count("facility_id", distinct=True),
-        "reports": Count("report_id", distinct=True),
-    }
+    monthly = "month" in group_by
+    # The report-level rollup has one row per report, so counting rows counts reports; distinct
+    # facilities per group come from a hashed DISTINCT (no sort of the whole table).
+    reports = Count("report_id", distinct=True) if monthly else Count("id")
     if columns:
-        grouped: list[dict[str, Any]] = list(rows.values(*columns).annotate(**sums).order_by(*columns))
-        counts = {
-            tuple(r[c] for c in columns): (r["facilities"], r["reports"])
-            for r in rows.values(*columns).annotate(**distinct).order_by()
-        }
+        grouped: list[dict[str, Any]] = list(
+            rows.values(*columns).annotate(**sums, reports=reports).order_by()
+        )
+        facilities_per_group = _distinct_facilities(rows, columns)
+        grouped.sort(key=lambda r: tuple((r[c] is None, r[c]) for c in columns))
     else:
-        overall = rows.aggregate(**distinct)
-        grouped = [rows.aggregate(**sums)] if overall["reports"] else []
-        counts = {(): (overall["facilities"], overall["reports"])}
+        grouped = [rows.aggregate(**sums, reports=reports)]
+        grouped = grouped if grouped[0]["reports"] else []
+        facilities_per_group = {(): rows.values("facility_id").distinct().count()}
+    counts = {
+        key: (facilities_per_group.get(key, 0), r["reports"])
+        for r in grouped
+        for key in [tuple(r[c] for c in columns)]
+    }
     gas_slices = list(GASES) if "gas" in group_by else [None]
     category_slices = list(CATEGORIES) if "category" in group_by else [None]
     names = _facility_names(grouped) if "facility" in columns else {}
@@ -94,16 +100,33 @@ def aggregate_totals(*, group_by: list[str], filters: Mapping[str, Any]) -> dict
                     row["category"] = category
                 if gas:
                     row["gas"] = gas
-                facilities, reports = counts[key]
+                facility_count, report_count = counts[key]
                 results.append(
-                    {**row, "facilities": facilities, "reports": reports, **_parts(figures, gas, category)}
+                    {
+                        **row,
+                        "facilities": facility_count,
+                        "reports": report_count,
+                        **_parts(figures, gas, category),
+                    }
                 )
-    totals_figures = rows.aggregate(**{name: Sum(name) for name in SUMS})
-    overall = rows.aggregate(
-        facilities=Count("facility_id", distinct=True), reports=Count("report_id", distinct=True)
-    )
-    totals = {**overall, **_parts({n: totals_figures[n] or ZERO for n in SUMS}, None, None)}
+    overall = {
+        "facilities": rows.values("facility_id").distinct().count() if columns else facilities_per_group[()],
+        "reports": sum(r["reports"] for r in grouped),
+    }
+    totals_figures = {name: sum((r[name] or ZERO for r in grouped), ZERO) for name in SUMS}
+    totals = {**overall, **_parts(totals_figures, None, None)}
     return {"group_by": group_by, "filters": dict(filters), "results": results, "totals": totals}
+
+
+def _distinct_facilities(rows: QuerySet[Any], columns: list[str]) -> dict[tuple[Any, ...], int]:
+    """Distinct facilities per group, counted in the database with a hashed DISTINCT:
+    ``SELECT keys, count(*) FROM (SELECT DISTINCT keys, facility_id ...) GROUP BY keys``."""
+    db_columns = ["facility_id" if c == "facility" else c for c in columns]
+    inner, params = rows.values(*columns, "facility_id").distinct().order_by().query.sql_with_params()
+    keys = ", ".join(f'"{c}"' for c in db_columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {keys}, count(*) FROM ({inner}) AS pairs GROUP BY {keys}", params)
+        return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
 
 
 def _facility_names(grouped: Iterable[Mapping[str, Any]]) -> dict[int, str]:

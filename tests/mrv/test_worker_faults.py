@@ -8,6 +8,7 @@ stopped Redis, a lock held in another database session, two verifiers at once).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -51,7 +52,7 @@ VISIBILITY = 5
 
 
 # -- real workers ------------------------------------------------------------------------------------------
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """``DATABASE_URL`` of the database this test runs on (pytest-django's ``test_...`` copy)."""
     s = connection.settings_dict
     credentials = quote(s["USER"] or "", safe="")
@@ -60,9 +61,6 @@ def test_database_url() -> str:
     host = quote(s["HOST"] or "localhost", safe="")
     port = f":{s['PORT']}" if s["PORT"] else ""
     return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 def broker() -> redis.Redis:
@@ -84,14 +82,15 @@ class Worker:
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", self.queue,
             "-n", f"{self.log.stem}@%h", f"--logfile={self.log}",
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.with_suffix(".stderr").open("wb"),
-            start_new_session=True,
-        )
+        with self.log.with_suffix(".stderr").open("wb") as stderr:
+            self.process = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,  # a process group of its own: kill() reaches every process
+            )
         return self
 
     def alive(self) -> bool:
@@ -132,7 +131,7 @@ class Workers:
     def start(self, *, visibility_timeout: int | None = None) -> Worker:
         env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": worker_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "MRV_TASK_QUEUE": self.queue,
             "MRV_LOG_LEVEL": "INFO",
@@ -172,10 +171,8 @@ def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
         for worker in pool.started:
             worker.stop()
         app.conf.task_default_queue = previous
-        try:
+        with contextlib.suppress(redis.RedisError):
             broker().delete(queue)
-        except redis.RedisError:
-            pass
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -189,8 +186,7 @@ def submit(world: World, lines: list[dict[str, Any]], *, facility: Any = None) -
 
 
 def facility_of(world: World, sector: str, name: str) -> Any:
-    if sector == "cement" and name == "plausible":
-        return world.facility_a
+    """A facility of operator_a's of its own (one annual report per facility and year)."""
     return facility_create(
         by=world.regulator.user,
         name=f"{sector} plant {name}",
