@@ -60,8 +60,9 @@ format: venv ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: venv ## run the benchmarks (python -m bench)
-	$(PY) -m bench
+bench: venv ## run the benchmarks on PostgreSQL and Redis (python -m bench [name]); figures and ratios
+	scripts/services.sh
+	$(PY) -m bench $(BENCH)
 
 schema: venv ## regenerate and validate openapi.yaml (commit it with the API change)
 	$(MANAGE) spectacular --file openapi.yaml --validate
