@@ -293,7 +293,7 @@ def _calculate(
             month = _integer(month, f"{pointer}/month", 1, 12, errors)
             if month is None:
                 continue
-        reader = LineReader(line, pointer, methodology, context)
+        reader = LineReader(line, pointer, methodology, context, [])
         try:
             outcome = found.function(reader, methodology)
         except LineInvalid as invalid:
@@ -312,7 +312,7 @@ def _calculate(
             ZERO,
             ZERO,
             parameters,
-            any(p.factor is not None for p in parameters),
+            reader.uses_defaults,
         )
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity

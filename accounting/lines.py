@@ -86,6 +86,8 @@ class LineReader:
     context: Context
     parameters: list[Parameter] = field(default_factory=list)
     prefix: str = ""
+    uses_defaults: bool = False
+    parent: LineReader | None = None
 
     # -- errors -------------------------------------------------------------------------------
     def fail(self, key: str, code: str, detail: str, suffix: str = "") -> NoReturn:
@@ -107,7 +109,14 @@ class LineReader:
 
     def record(self, key: str, value: Decimal, unit: str, factor: Factor | None = None) -> None:
         name = self.prefix + key if self.prefix else key
-        self.parameters.append(Parameter(name, value, unit, MEASURED if factor is None else DEFAULT, factor))
+        if factor is None:
+            self.parameters.append(Parameter(name, value, unit, MEASURED, None))
+        else:
+            self.parameters.append(Parameter(name, value, unit, DEFAULT, factor))
+            reader: LineReader | None = self
+            while reader is not None:  # a nested object's default is the line's default too
+                reader.uses_defaults = True
+                reader = reader.parent
 
     # -- numbers and quantities ---------------------------------------------------------------
     def _number(self, raw: Any, key: str, suffix: str) -> Decimal:
@@ -327,6 +336,7 @@ class LineReader:
             self.context,
             self.parameters,
             f"{self.prefix}{key}/",
+            parent=self,
         )
 
     def items(self, key: str, *, required: bool = True) -> list[LineReader]:
@@ -349,6 +359,7 @@ class LineReader:
                     self.context,
                     self.parameters,
                     f"{self.prefix}{key}/{index}/",
+                    parent=self,
                 )
             )
         return readers

@@ -426,6 +426,7 @@ class RollupFigures(models.Model):
     sector = models.CharField(max_length=16)
     province = models.CharField(max_length=5)
     year = models.PositiveSmallIntegerField()
+    annual = models.BooleanField(help_text="an annual report (true) or a monthly one (false)")
     combustion = models.DecimalField(max_digits=32, decimal_places=12, default=0)
     process = models.DecimalField(max_digits=32, decimal_places=12, default=0)
     indirect_electricity = models.DecimalField(max_digits=32, decimal_places=12, default=0)

@@ -46,6 +46,10 @@ def parse_query(request: Request) -> tuple[list[str], dict[str, Any]]:
             "use /api/v1/reports/?status=... for reports in other states",
         )
     filters: dict[str, Any] = {}
+    period = request.query_params.get("period", "annual")
+    if period not in ("annual", "monthly"):
+        raise _invalid("period", "period takes annual (default) or monthly")
+    filters["period"] = period
     years = _list(request, "year")
     if years:
         if not all(y.isdigit() and len(y) == 4 for y in years):
@@ -74,6 +78,12 @@ class AggregatesView(APIView):
             OpenApiParameter("sector", str, description="sector or comma-separated sectors"),
             OpenApiParameter("province", str, description="ISO 3166-2:CN code(s), comma-separated"),
             OpenApiParameter("status", str, enum=["verified"]),
+            OpenApiParameter(
+                "period",
+                str,
+                enum=["annual", "monthly"],
+                description="annual reports (default) or monthly reports; never both added",
+            ),
         ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,

@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FileUploadParser, MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +21,8 @@ from rest_framework.views import APIView
 from accounting.errors import FieldError, InvalidInput
 from mrv.api import serializers as s
 from mrv.api.idempotency import idempotent
+from mrv.api.lookups import choice_filter, int_filter, report_for, require
+from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
@@ -38,38 +38,6 @@ from mrv.services.templates import template_table
 
 READ_OR_REGULATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsRegulator)
 READ_OR_OPERATOR = IsAuthenticated & HasOrganisation & (IsReadOnly | IsOperator)
-
-
-def _require(request: Request, permission: type[BasePermission]) -> None:
-    """Check a role after the object was found in the user's scope: an object outside it is a 404
-    (its existence never leaks), one inside it but out of the user's powers a 403."""
-    checker = permission()
-    if not checker.has_permission(request, None):
-        raise PermissionDenied(getattr(checker, "message", None))
-
-
-def _choice_filter(request: Request, name: str, choices: list[str]) -> str | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if value not in choices:
-        raise InvalidRequest(
-            f"{name} must be one of {', '.join(choices)}",
-            [{"pointer": f"/query/{name}", "code": "invalid_choice", "detail": "unknown value"}],
-        )
-    return value
-
-
-def _int_filter(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    if not raw.lstrip("-").isdigit() or len(raw) > 9:
-        raise InvalidRequest(
-            f"{name} must be a whole number",
-            [{"pointer": f"/query/{name}", "code": "invalid", "detail": "a whole number"}],
-        )
-    return int(raw)
 
 
 # -- organisations -----------------------------------------------------------------------------------
@@ -108,7 +76,7 @@ class FacilityListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Facility]:
         facilities = scoping.facilities_visible_to(self.request.user).order_by("name", "id")
         for name, choices in (("sector", Facility.Sector.values), ("province", list(PROVINCES))):
-            value = _choice_filter(self.request, name, choices)
+            value = choice_filter(self.request, name, choices)
             if value:
                 facilities = facilities.filter(**{name: value})
         return facilities
@@ -132,7 +100,7 @@ class FacilityDetailView(generics.RetrieveAPIView):
     @extend_schema(request=s.FacilityInput, responses={200: s.FacilityOutput})
     def patch(self, request: Request, pk: int) -> Response:
         facility = self.get_object()
-        _require(request, IsRegulator)
+        require(request, IsRegulator)
         data = s.FacilityInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         facility = facility_services.facility_update(
@@ -159,10 +127,6 @@ def _shown_revision(request: Request, report: Report) -> ReportRevision:
     return revision
 
 
-def _report(request: Request, pk: int) -> Report:
-    return get_object_or_404(scoping.reports_visible_to(request.user), pk=pk)
-
-
 REPORT_OBJECT = OpenApiTypes.OBJECT
 
 
@@ -184,17 +148,15 @@ class ReportListView(APIView):
     def get(self, request: Request) -> Response:
         reports = scoping.reports_visible_to(request.user).prefetch_related("revisions__verification_jobs")
         for name, field in (("facility", "facility_id"), ("year", "year")):
-            value = _int_filter(request, name)
+            value = int_filter(request, name)
             if value is not None:
                 reports = reports.filter(**{field: value})
-        status = _choice_filter(request, "status", ReportRevision.Status.values)
+        status = choice_filter(request, "status", ReportRevision.Status.values)
         if status:
             reports = reports.filter(status=status)
-        sector = _choice_filter(request, "sector", Facility.Sector.values)
+        sector = choice_filter(request, "sector", Facility.Sector.values)
         if sector:
             reports = reports.filter(facility__sector=sector)
-        from mrv.api.pagination import PageNumberPagination
-
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
             reports.order_by("-year", "facility_id", "month", "id"), request, view=self
@@ -257,13 +219,13 @@ class ReportDetailView(APIView):
 
     @extend_schema(responses={200: REPORT_OBJECT}, operation_id="reports_retrieve")
     def get(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
+        report = report_for(request, pk)
         return Response(s.report_detail(report, _shown_revision(request, report)))
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: REPORT_OBJECT})
     def patch(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsOperator)
+        report = report_for(request, pk)
+        require(request, IsOperator)
         data = s.ReportUpdateInput(
             data={k: v for k, v in request.data.items() if k != "lines"}
             if isinstance(request.data, dict)
@@ -280,8 +242,8 @@ class ReportDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsOperator)
+        report = report_for(request, pk)
+        require(request, IsOperator)
         report_services.report_delete(by=request.user, report=report)
         return Response(status=204)
 
@@ -296,8 +258,8 @@ class ReportSubmitView(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsOperator)
+        report = report_for(request, pk)
+        require(request, IsOperator)
 
         def perform() -> tuple[int, dict[str, Any]]:
             revision = report_services.report_submit(by=request.user, report=report)
@@ -312,8 +274,8 @@ class ReportReviseView(APIView):
 
     @extend_schema(request=None, responses={201: REPORT_OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsOperator)
+        report = report_for(request, pk)
+        require(request, IsOperator)
         revision = report_services.report_revise(by=request.user, report=report)
         report.refresh_from_db()
         return Response(s.report_summary(report, revision), status=201)
@@ -324,7 +286,7 @@ class ReportRevisionListView(APIView):
 
     @extend_schema(responses={200: s.RevisionOutput(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
+        report = report_for(request, pk)
         revisions = scoping.revisions_visible_to(request.user, report=report).order_by("number")
         return Response(
             {
@@ -350,8 +312,8 @@ class ReportLinesImportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsOperator)
+        report = report_for(request, pk)
+        require(request, IsOperator)
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is None or not hasattr(upload, "read"):
             raise InvalidRequest(

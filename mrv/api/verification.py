@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mrv.api.lookups import choice_filter, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator, IsVerifier
-from mrv.api.reporting import _choice_filter, _report, _require
 from mrv.models import Finding, VerificationJob
 from mrv.selectors import scoping
 from mrv.services import verification as services
@@ -124,10 +124,10 @@ class JobListView(APIView):
         jobs = (
             scoping.jobs_visible_to(request.user).prefetch_related("findings").order_by("enqueued_at", "id")
         )
-        status = _choice_filter(request, "status", VerificationJob.Status.values)
+        status = choice_filter(request, "status", VerificationJob.Status.values)
         if status:
             jobs = jobs.filter(status=status)
-        kind = _choice_filter(request, "kind", VerificationJob.Kind.values)
+        kind = choice_filter(request, "kind", VerificationJob.Kind.values)
         if kind:
             jobs = jobs.filter(kind=kind)
         paginator = PageNumberPagination()
@@ -149,7 +149,7 @@ class JobClaimView(APIView):
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
-        _require(request, IsVerifier)
+        require(request, IsVerifier)
         return Response(job_json(services.job_claim(job=job, by=request.user)))
 
 
@@ -160,7 +160,7 @@ class JobFindingsView(APIView):
     @extend_schema(request=FindingInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
-        _require(request, IsVerifier)
+        require(request, IsVerifier)
         data = FindingInput(data=request.data)
         data.is_valid(raise_exception=True)
         finding = services.finding_add(job=job, by=request.user, **data.validated_data)
@@ -173,7 +173,7 @@ class FindingOverrideView(APIView):
     @extend_schema(request=OverrideInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int, finding: int) -> Response:
         job = _job(request, pk)
-        _require(request, IsVerifier)
+        require(request, IsVerifier)
         data = OverrideInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.finding_override(
@@ -188,7 +188,7 @@ class JobOpinionView(APIView):
     @extend_schema(request=OpinionInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
-        _require(request, IsVerifier)
+        require(request, IsVerifier)
         data = OpinionInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(job_json(services.opinion_issue(job=job, by=request.user, **data.validated_data)))
@@ -199,8 +199,8 @@ class ReportRecalculateView(APIView):
 
     @extend_schema(request=RecalculationInput, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        report = _report(request, pk)
-        _require(request, IsRegulator)
+        report = report_for(request, pk)
+        require(request, IsRegulator)
         data = RecalculationInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.job_create_recalculation(by=request.user, report=report, **data.validated_data)

@@ -29,7 +29,9 @@ ZERO = Decimal(0)
 
 def _base(group_by: Iterable[str], filters: Mapping[str, Any]) -> QuerySet[Any]:
     model = EmissionRollupMonthly if "month" in group_by else EmissionRollup
-    rows = model.objects.all()
+    # Annual reports are what a facility is settled on; monthly reports of the same year are monitoring
+    # data: adding both would count the year twice, so a query takes one period or the other.
+    rows = model.objects.filter(annual=filters.get("period", "annual") == "annual")
     for name in FILTERS:
         value = filters.get(name)
         if value not in (None, "", []):
@@ -66,14 +68,20 @@ def aggregate_totals(*, group_by: list[str], filters: Mapping[str, Any]) -> dict
     rows = _base(group_by, filters)
     sums = {name: Sum(name) for name in SUMS}
     monthly = "month" in group_by
-    # The report-level rollup has one row per report, so counting rows counts reports; distinct
-    # facilities per group come from a hashed DISTINCT (no sort of the whole table).
+    # The report-level rollup has one row per report, so counting rows counts reports. A facility has
+    # one annual report a year: grouped by year, annual rows count facilities too; otherwise distinct
+    # facilities per group come from a hashed DISTINCT (never a sort of the whole table).
     reports = Count("report_id", distinct=True) if monthly else Count("id")
+    one_row_per_facility = not monthly and "year" in columns and filters.get("period", "annual") == "annual"
     if columns:
         grouped: list[dict[str, Any]] = list(
             rows.values(*columns).annotate(**sums, reports=reports).order_by()
         )
-        facilities_per_group = _distinct_facilities(rows, columns)
+        facilities_per_group = (
+            {tuple(r[c] for c in columns): r["reports"] for r in grouped}
+            if one_row_per_facility
+            else _distinct_facilities(rows, columns)
+        )
         grouped.sort(key=lambda r: tuple((r[c] is None, r[c]) for c in columns))
     else:
         grouped = [rows.aggregate(**sums, reports=reports)]

@@ -70,6 +70,7 @@ def _rows(
         "sector": facility.sector,
         "province": facility.province,
         "year": report.year,
+        "annual": report.month is None,
     }
     buckets = _fold(revision, _grouped_lines([revision.pk]) if grouped is None else grouped)
     total = dict.fromkeys(FIGURES, ZERO)
@@ -111,7 +112,16 @@ class RebuildResult:
 
 
 def _key(row: Any) -> tuple[Any, ...]:
-    return (row.report_id, row.revision_id, row.facility_id, row.sector, row.province, row.year, row.month)
+    return (
+        row.report_id,
+        row.revision_id,
+        row.facility_id,
+        row.sector,
+        row.province,
+        row.year,
+        row.month,
+        row.annual,
+    )
 
 
 def _figures_of(row: Any) -> tuple[Decimal, ...]:

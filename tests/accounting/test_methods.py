@@ -504,3 +504,16 @@ def test_refs_are_kept_in_order_and_assigned_when_missing() -> None:
         }
     ).as_json()
     assert [line["ref"] for line in result["lines"]] == ["line-1-2", "line-1"]
+
+
+def test_a_default_inside_a_nested_object_makes_the_line_default() -> None:
+    line = one(
+        {
+            "source": "clinker_default",
+            "clinker": q("1000", "t"),
+            "emission_factor": q("0.5", "tCO2/t"),
+            "substitutes": [{"material": "carbide_slag", "quantity": q("10", "t")}],
+        }
+    )
+    assert line["parameters"]["substitutes/0/deduction_factor"]["origin"] == "default"
+    assert line["origin"] == "default"
