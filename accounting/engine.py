@@ -8,7 +8,9 @@ methodology's rounded reporting figures beside them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
@@ -221,8 +223,30 @@ def calculate(payload: Mapping[str, Any]) -> Calculation:
     methodology, sector, year, lines = _header(payload, errors)
     if methodology is None or lines is None:
         raise InvalidInput("the request is invalid", errors)
-    with localcontext(CONTEXT):
+    with localcontext(CONTEXT), _cyclic_gc_paused(len(lines) >= GC_PAUSE_LINES):
         return _calculate(methodology, sector, year, lines, errors)
+
+
+#: From this many lines on, the cyclic garbage collector is paused during the calculation.
+GC_PAUSE_LINES = 1_000
+
+
+@contextmanager
+def _cyclic_gc_paused(pause: bool) -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector while a large batch is calculated.
+
+    A calculation allocates a few small objects per line and creates no reference cycles (reference
+    counting frees everything), yet the collector would rescan the growing results again and again:
+    a quarter of a 10,000-line calculation's time. The collector is restored as it was, whatever happens.
+    """
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _calculate(

@@ -72,3 +72,17 @@ def test_methodology_is_immutable() -> None:
         methodology.data["constants"]["c_to_co2"] = None  # type: ignore[index]
     with pytest.raises(AttributeError):
         methodology.code = "x"  # type: ignore[misc]
+
+
+def test_a_large_calculation_restores_the_garbage_collector() -> None:
+    import gc
+
+    from accounting import InvalidInput, calculate
+
+    line = {"source": "electrode", "quantity": {"value": "1", "unit": "t"}}
+    assert gc.isenabled()
+    calculate({"lines": [line] * 2_000})
+    assert gc.isenabled()
+    with pytest.raises(InvalidInput):
+        calculate({"lines": [line] * 1_999 + [{"source": "volcano"}]})
+    assert gc.isenabled()
