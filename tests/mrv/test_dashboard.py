@@ -11,6 +11,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from mrv.models import Membership
 from mrv.services.demo import demo_seed
@@ -61,6 +62,14 @@ def sign_in(browser: webdriver.Chrome, live_server: Any, username: str, password
     browser.find_element(By.ID, "id_username").send_keys(username)
     browser.find_element(By.ID, "id_password").send_keys(password)
     browser.find_element(By.ID, "sign-in").click()
+    # Wait for the page the sign-in leads to to be loaded, not only for its address.
+    WebDriverWait(browser, 30).until(
+        lambda driver: (
+            driver.execute_script("return document.readyState") == "complete"
+            and "/accounts/login/" not in driver.current_url
+            and driver.find_elements(By.TAG_NAME, "h1")
+        )
+    )
 
 
 def test_dashboard_shows_the_api_figures(browser: webdriver.Chrome, live_server: Any, tmp_path: Any) -> None:
