@@ -263,7 +263,6 @@ class ReportSubmitView(APIView):
 
         def perform() -> tuple[int, dict[str, Any]]:
             revision = report_services.report_submit(by=request.user, report=report)
-            report.refresh_from_db()
             return 202, s.report_summary(report, revision)
 
         return idempotent(request, scope=f"reports.{report.pk}.submit", perform=perform)
@@ -277,7 +276,6 @@ class ReportReviseView(APIView):
         report = report_for(request, pk)
         require(request, IsOperator)
         revision = report_services.report_revise(by=request.user, report=report)
-        report.refresh_from_db()
         return Response(s.report_summary(report, revision), status=201)
 
 

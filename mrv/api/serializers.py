@@ -113,6 +113,12 @@ class AuditEventOutput(serializers.ModelSerializer):
         ]
 
 
+def _verification_job(revision: ReportRevision) -> int | None:
+    if revision.status == ReportRevision.Status.DRAFT:
+        return None  # a draft has no job (and the query is skipped)
+    return next((job.pk for job in revision.verification_jobs.all() if job.kind == "verification"), None)
+
+
 def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
     """A report as listed: the shown revision's status and figures, without lines."""
     totals = revision.totals or {}
@@ -130,9 +136,7 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
         "totals": totals.get("totals"),
         "intensity": totals.get("intensity"),
         "line_count": revision.line_count,
-        "verification_job": next(
-            (job.pk for job in revision.verification_jobs.all() if job.kind == "verification"), None
-        ),
+        "verification_job": _verification_job(revision),
         "created_at": report.created_at,
         "submitted_at": revision.submitted_at,
     }

@@ -68,8 +68,10 @@ def audit_record(
         at=timezone.now(),
         actor=actor,
         actor_name=getattr(actor, "username", "") or "",
-        organisation=organisation if organisation is not None else (facility.operator if facility else None),
-        facility=facility,
+        organisation_id=organisation.pk
+        if organisation is not None
+        else (facility.operator_id if facility else None),
+        facility_id=facility.pk if facility is not None else None,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -80,8 +82,7 @@ def audit_record(
     )
     event.hash = _event_hash(_fields(event))
     event.save(force_insert=True)
-    head.sequence, head.hash = event.sequence, event.hash
-    head.save(update_fields=["sequence", "hash"])
+    AuditChainHead.objects.filter(pk=head.pk).update(sequence=event.sequence, hash=event.hash)
     return event
 
 

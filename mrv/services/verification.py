@@ -43,19 +43,19 @@ def _enqueue(job: VerificationJob) -> None:
 
 
 def job_create_for_submission(*, revision: ReportRevision) -> VerificationJob:
-    """Create (or find) the verification job of a submitted revision; queue it when the transaction commits."""
-    key = f"{revision.pk}:verification:{checks.CHECK_VERSION}"
-    job, created = VerificationJob.objects.get_or_create(
-        key=key,
-        defaults={
-            "revision": revision,
-            "kind": Job.Kind.VERIFICATION,
-            "check_version": checks.CHECK_VERSION,
-            "enqueued_at": timezone.now(),
-        },
+    """Create the verification job of a revision being submitted; queued when the transaction commits.
+
+    Called by ``report_submit`` under the revision's row lock, once per revision (a revision leaves
+    draft once); the unique ``key`` makes a second job for the same revision and checks impossible.
+    """
+    job = VerificationJob.objects.create(
+        key=f"{revision.pk}:verification:{checks.CHECK_VERSION}",
+        revision=revision,
+        kind=Job.Kind.VERIFICATION,
+        check_version=checks.CHECK_VERSION,
+        enqueued_at=timezone.now(),
     )
-    if created:
-        _enqueue(job)
+    _enqueue(job)
     return job
 
 
