@@ -104,6 +104,13 @@ class LineReader:
                     f"{key!r} is not a field here; expected {', '.join(sorted(allowed))}",
                 )
 
+    def _only_value_and_unit(self, key: str, raw: Mapping[str, Any]) -> None:
+        for extra in raw:
+            if extra not in _QUANTITY_KEYS:
+                self.fail(
+                    key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}"
+                )
+
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
@@ -166,14 +173,7 @@ class LineReader:
             return None
         if type(raw) is dict or isinstance(raw, Mapping):
             if len(raw) != 2 or "value" not in raw or "unit" not in raw:
-                for extra in raw:
-                    if extra not in _QUANTITY_KEYS:
-                        self.fail(
-                            key,
-                            "unknown_field",
-                            "a quantity has only 'value' and 'unit'",
-                            f"/{escape(str(extra))}",
-                        )
+                self._only_value_and_unit(key, raw)
             if "value" not in raw:
                 self.fail(key, "required", f"{key}: value is required", "/value")
             value = self._number(raw["value"], key, "/value")
@@ -243,14 +243,7 @@ class LineReader:
             return None
         suffix = ""
         if isinstance(raw, Mapping):
-            for extra in raw:
-                if extra not in _QUANTITY_KEYS:
-                    self.fail(
-                        key,
-                        "unknown_field",
-                        "a quantity has only 'value' and 'unit'",
-                        f"/{escape(str(extra))}",
-                    )
+            self._only_value_and_unit(key, raw)
             if raw.get("unit") != unit:
                 self.fail(key, "wrong_dimension", f"{key} is given in {unit!r}", "/unit")
             raw, suffix = raw.get("value"), "/value"
@@ -273,11 +266,7 @@ class LineReader:
                 "unit_required",
                 f'{key} needs a value with its unit, e.g. {{"value": "90", "unit": "degC"}}',
             )
-        for extra in raw:
-            if extra not in _QUANTITY_KEYS:
-                self.fail(
-                    key, "unknown_field", "a quantity has only 'value' and 'unit'", f"/{escape(str(extra))}"
-                )
+        self._only_value_and_unit(key, raw)
         value = self._number(raw["value"], key, "/value")
         try:
             scale, offset = temperature_conversion(raw["unit"])

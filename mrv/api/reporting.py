@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
-from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +22,7 @@ from mrv.api import serializers as s
 from mrv.api.idempotency import idempotent
 from mrv.api.lookups import choice_filter, int_filter, report_for, require
 from mrv.api.pagination import PageNumberPagination
-from mrv.api.parsers import DecimalJSONParser
+from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain import linefiles
@@ -298,7 +297,7 @@ class ReportRevisionListView(APIView):
 
 class ReportLinesImportView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
-    parser_classes = [MultiPartParser, FileUploadParser]
+    parser_classes = [BoundedMultiPartParser]
 
     @extend_schema(
         request={"multipart/form-data": inline_serializer("LineFile", {"file": serializers.FileField()})},

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 
 from mrv.models import ActivityLine, AuditEvent, Report, ReportRevision
+from tests.mrv.concurrency import run_in_parallel
 from tests.mrv.factories import World
 from tests.mrv.reporting_helpers import report_body
 
@@ -74,33 +73,13 @@ def test_workflow_transitions_stay_allowed(world: World) -> None:
     assert ReportRevision.objects.get(report_id=report["id"]).status == "verified"
 
 
-def _parallel(*calls: Callable[[], Any]) -> list[Any]:
-    """Run ``calls`` at the same moment in threads, each with its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_parallel_submits_produce_one_submitted_revision(tx_world: World) -> None:
     client = tx_world.client("operator_a")
     report = client.post("/api/v1/reports/", report_body(tx_world.facility_a), format="json").json()
     url = f"/api/v1/reports/{report['id']}/submit/"
     clients = [tx_world.client("operator_a"), tx_world.client("operator_a")]
-    statuses = _parallel(*(lambda c=c: c.post(url).status_code for c in clients))
+    statuses = run_in_parallel(*(lambda c=c: c.post(url).status_code for c in clients))
     assert sorted(statuses) == [202, 409]
     assert ReportRevision.objects.filter(report_id=report["id"], status="submitted").count() == 1
     assert AuditEvent.objects.filter(action="revision.submit").count() == 1
@@ -110,7 +89,7 @@ def test_two_parallel_submits_produce_one_submitted_revision(tx_world: World) ->
 def test_two_parallel_creates_with_one_idempotency_key_produce_one_report(tx_world: World) -> None:
     body = report_body(tx_world.facility_a)
     clients = [tx_world.client("operator_a"), tx_world.client("operator_a")]
-    responses = _parallel(
+    responses = run_in_parallel(
         *(
             lambda c=c: c.post("/api/v1/reports/", body, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
             for c in clients
@@ -125,7 +104,7 @@ def test_two_parallel_creates_with_one_idempotency_key_produce_one_report(tx_wor
 def test_two_parallel_creates_for_one_period_without_key_make_one_report(tx_world: World) -> None:
     body = report_body(tx_world.facility_a)
     clients = [tx_world.client("operator_a"), tx_world.client("operator_a")]
-    statuses = _parallel(
+    statuses = run_in_parallel(
         *(lambda c=c: c.post("/api/v1/reports/", body, format="json").status_code for c in clients)
     )
     assert sorted(statuses) == [201, 409]

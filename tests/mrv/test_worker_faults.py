@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 
 from config.celery import app
 from mrv.models import AuditEvent, Finding, Membership, VerificationJob
@@ -35,6 +34,7 @@ from mrv.services.facilities import facility_create
 from mrv.services.verification import checks_run
 from mrv.tasks import run_verification_checks, sweep_stuck_jobs
 from tests.mrv import factories
+from tests.mrv.concurrency import run_in_parallel
 from tests.mrv.factories import World
 from tests.mrv.verification_helpers import FAULTS, plausible_cement
 
@@ -395,24 +395,6 @@ def test_running_the_task_twice_by_hand_leaves_one_set_of_findings(world: World)
 
 
 # -- 5. two verifiers of one body claim the same job at once ------------------------------------------------
-def _parallel(*calls: Callable[[], Any]) -> list[Any]:
-    """Run ``calls`` at the same moment in threads, each with its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_verifiers_claiming_one_job_at_once_one_wins(tx_world: World) -> None:
@@ -422,7 +404,7 @@ def test_two_verifiers_claiming_one_job_at_once_one_wins(tx_world: World) -> Non
     colleague = factories.api_user(role="verifier", organisation_name=body.name)
     clients = [tx_world.client("verifier_a"), factories.client_for(colleague)]
     url = f"/api/v1/verification-jobs/{job.pk}/claim/"
-    responses = _parallel(*(lambda c=c: c.post(url) for c in clients))
+    responses = run_in_parallel(*(lambda c=c: c.post(url) for c in clients))
     assert sorted(r.status_code for r in responses) == [200, 409], [r.content for r in responses]
     winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
     loser = responses[1 - winner]
