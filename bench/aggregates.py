@@ -72,7 +72,9 @@ GROUP BY f.sector, f.province, r.year
 def run() -> dict[str, float]:
     lines_per_report = int(os.environ.get("BENCH_LINES_PER_REPORT", "400"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_AGGREGATES_DATABASE_URL", BENCH_DATABASE + "_aggregates")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_AGGREGATES_DATABASE_URL", BENCH_DATABASE + "_aggregates"
+    )
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     fresh_database(os.environ["DATABASE_URL"])
     import django
@@ -90,8 +92,14 @@ def run() -> dict[str, float]:
     user = get_user_model().objects.create_user("bench-aggregates")
     total_lines = FACILITIES * len(YEARS) * lines_per_report
     start = time.perf_counter()
-    parameters = {"provinces": PROVINCES, "facilities": FACILITIES, "user": user.pk, "years": list(YEARS),
-                  "version": accounting.get("cn-mee-2024").version, "lines": lines_per_report}
+    parameters = {
+        "provinces": PROVINCES,
+        "facilities": FACILITIES,
+        "user": user.pk,
+        "years": list(YEARS),
+        "version": accounting.get("cn-mee-2024").version,
+        "lines": lines_per_report,
+    }
     with connection.cursor() as cursor:
         for statement in filter(None, (part.strip() for part in GENERATE.split(";\n"))):
             used = {name: value for name, value in parameters.items() if f"%({name})s" in statement}
@@ -127,12 +135,18 @@ def run() -> dict[str, float]:
     plain_total = sum(row[3] for row in plain_rows)
     assert abs(plain_total - answer["totals"]["total"]) < 1, (plain_total, answer["totals"]["total"])
     assert len(answer["results"]) == len(plain_rows)
-    report(f"aggregates on PostgreSQL: {total_lines:,} activity lines, {rebuilt.reports:,} verified reports", [
-        ("generate data (SQL)", f"{generated_s:7.1f} s"),
-        ("rebuild rollup from scratch", f"{rebuild_s:7.1f} s"),
-        ("national group_by sector,province,year", f"{rollup_p50 * 1000:7.1f} ms p50 of 30  (goal < 50 ms)"),
-        ("plain GROUP BY over the lines", f"{plain_p50 * 1000:7.1f} ms p50 of 3"),
-        ("plain / rollup", f"{plain_p50 / rollup_p50:7.0f} x"),
-        ("rows, national total agree", f"{len(plain_rows)} rows, {answer['totals']['total']:.6f} t CO2e"),
-    ])
+    report(
+        f"aggregates on PostgreSQL: {total_lines:,} activity lines, {rebuilt.reports:,} verified reports",
+        [
+            ("generate data (SQL)", f"{generated_s:7.1f} s"),
+            ("rebuild rollup from scratch", f"{rebuild_s:7.1f} s"),
+            (
+                "national group_by sector,province,year",
+                f"{rollup_p50 * 1000:7.1f} ms p50 of 30  (goal < 50 ms)",
+            ),
+            ("plain GROUP BY over the lines", f"{plain_p50 * 1000:7.1f} ms p50 of 3"),
+            ("plain / rollup", f"{plain_p50 / rollup_p50:7.0f} x"),
+            ("rows, national total agree", f"{len(plain_rows)} rows, {answer['totals']['total']:.6f} t CO2e"),
+        ],
+    )
     return {"rollup_ms": rollup_p50 * 1000, "ratio": plain_p50 / rollup_p50}
