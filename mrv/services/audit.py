@@ -45,7 +45,7 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     actor: AbstractBaseUser | None,
