@@ -270,3 +270,14 @@ def test_bad_aggregate_queries_are_400(world: World, query: str, pointer: str) -
     response = world.client("regulator").get(f"/api/v1/aggregates/?{query}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == pointer
+
+
+def test_peer_band_and_percentiles_from_verified_intensities() -> None:
+    from mrv.selectors.comparison import percentile, percentile_rank
+
+    values = [Decimal(v) for v in ("0.80", "0.82", "0.84", "0.86", "0.88")]
+    assert percentile(values, Decimal(50)) == Decimal("0.84")
+    assert percentile(values, Decimal(0)) == Decimal("0.80") and percentile(values, Decimal(100)) == Decimal(
+        "0.88"
+    )
+    assert percentile_rank(values, Decimal("0.84")) == 60

@@ -26,7 +26,7 @@ def plausible_cement() -> list[dict[str, Any]]:
             "ref": "coal",
             "source": "fuel_combustion",
             "fuel": "bituminous_coal",
-            "quantity": q("120000", "t"),
+            "quantity": q("130000", "t"),
             "ncv": q("23", "GJ/t"),
             "carbon_content": q("0.02618", "tC/GJ"),
             "oxidation_factor": "0.93",
