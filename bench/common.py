@@ -21,6 +21,20 @@ def timed(function: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> t
     return statistics.median(samples), result
 
 
+def interleaved(functions: list[Callable[[], Any]], *, rounds: int, warmup: int = 1) -> list[float]:
+    """Median wall time of each function, timing them in turn within every round."""
+    for _ in range(warmup):
+        for function in functions:
+            function()
+    samples: list[list[float]] = [[] for _ in functions]
+    for _ in range(rounds):
+        for index, function in enumerate(functions):
+            start = time.perf_counter()
+            function()
+            samples[index].append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
+
+
 def report(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"\n== {title}")
     width = max(len(label) for label, _ in rows)

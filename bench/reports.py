@@ -10,7 +10,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import report, timed
+from bench.common import interleaved, report
 from bench.workload import sector_report
 
 BENCH_DATABASE = "postgres://postgres@127.0.0.1:5432/mrv_bench"
@@ -159,10 +159,9 @@ def run() -> dict[str, float]:
     def baseline() -> None:
         assert bare_client.post("/bench/bare/", bare_body, content_type="application/json").status_code == 201
 
-    rounds = 40
-    bare_s, _ = timed(baseline, repeat=rounds, warmup=5)
-    create_s, _ = timed(ours_create_only, repeat=rounds, warmup=5)
-    ours_s, _ = timed(ours, repeat=rounds, warmup=5)
+    # Interleaved: each round times the baseline and both of our paths back to back, so that the
+    # machine's drift (other processes, throttling) falls on all three alike; medians of 60 rounds.
+    bare_s, create_s, ours_s = interleaved([baseline, ours_create_only, ours], rounds=60, warmup=5)
     report(
         f"reports on {connection.vendor} (in-process Django test client, sequential requests)",
         [

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import accounting
 from accounting.engine import Calculation
+from accounting.numbers import plain
 from mrv.domain import linefiles
-from mrv.domain.canonical import canonical_json, digest, jsonable
+from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.services.audit import audit_record
@@ -121,7 +123,7 @@ def _insert_lines(*, revision: ReportRevision, lines: Sequence[Any], calculation
         statement = f"COPY mrv_activityline ({', '.join(_LINE_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row((*row[:-1], canonical_json(row[-1]).decode()))
+                copy.write_row((*row[:-1], orjson.dumps(row[-1], default=plain).decode()))
         return
     ActivityLine.objects.bulk_create(
         [
