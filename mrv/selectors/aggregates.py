@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from accounting.numbers import present
 from mrv.models import EmissionRollup, EmissionRollupMonthly, Facility
 
 GROUPS = ("sector", "province", "year", "month", "facility", "gas", "category")
@@ -123,7 +124,18 @@ def aggregate_totals(*, group_by: list[str], filters: Mapping[str, Any]) -> dict
     }
     totals_figures = {name: sum((r[name] or ZERO for r in grouped), ZERO) for name in SUMS}
     totals = {**overall, **_parts(totals_figures, None, None)}
-    return {"group_by": group_by, "filters": dict(filters), "results": results, "totals": totals}
+    return {
+        "group_by": group_by,
+        "filters": dict(filters),
+        "results": [_presented(row) for row in results],
+        "totals": _presented(totals),
+    }
+
+
+def _presented(row: dict[str, Any]) -> dict[str, Any]:
+    """Tonnes as presented everywhere (6 decimals, no trailing zeros), summed exactly before."""
+    figures = {name: present(row[name]) for name in ("direct", "indirect", "total")}
+    return {**row, **figures, "gases": {gas: present(value) for gas, value in row["gases"].items()}}
 
 
 def _distinct_facilities(rows: QuerySet[Any], columns: list[str]) -> dict[tuple[Any, ...], int]:
