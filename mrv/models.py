@@ -477,3 +477,33 @@ class EmissionRollupMonthly(RollupFigures):
 
     def __str__(self) -> str:
         return f"monthly rollup of report {self.report_id} month {self.month}"
+
+
+class ImportJob(models.Model):
+    """A line file imported in the background (``?background=true``), with its progress and outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file_format = models.CharField(max_length=8)
+    content = models.BinaryField(help_text="the uploaded file (at most MRV_MAX_BODY_BYTES)")
+    dry_run = models.BooleanField(default=False)
+    append = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    outcome = models.JSONField(
+        null=True, blank=True, help_text="the summary, or the problem with its cell errors"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of report {self.report_id} ({self.status})"

@@ -12,6 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from mrv.services.imports import import_job_run
 from mrv.services.verification import checks_run, jobs_requeue_stuck
 
 #: Errors worth retrying: the database or the network went away for a moment.
@@ -42,3 +43,16 @@ def run_verification_checks(job_id: int) -> str:
 def sweep_stuck_jobs() -> int:
     """Periodic (Celery beat): re-enqueue jobs stuck in queued/running past MRV_JOB_STUCK_SECONDS."""
     return jobs_requeue_stuck(older_than=timedelta(seconds=settings.MRV_JOB_STUCK_SECONDS))
+
+
+@shared_task(
+    name="mrv.import_lines",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+)
+def import_lines(job_id: int) -> str:
+    """Import the line file of import job ``job_id`` (``POST .../lines/import/?background=true``)."""
+    return import_job_run(job_id=job_id)

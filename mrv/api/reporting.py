@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -28,10 +29,11 @@ from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain import linefiles
 from mrv.domain.provinces import PROVINCES
 from mrv.errors import InvalidRequest
-from mrv.models import AuditEvent, Facility, Organisation, Report, ReportRevision
+from mrv.models import AuditEvent, Facility, ImportJob, Organisation, Report, ReportRevision
 from mrv.selectors import scoping
 from mrv.services import facilities as facility_services
 from mrv.services import reports as report_services
+from mrv.services.imports import import_job_create
 from mrv.services.organisations import organisation_create
 from mrv.services.templates import template_table
 
@@ -303,6 +305,9 @@ class ReportLinesImportView(APIView):
         request={"multipart/form-data": inline_serializer("LineFile", {"file": serializers.FileField()})},
         parameters=[
             OpenApiParameter("dry_run", bool),
+            OpenApiParameter(
+                "background", bool, description="import as a job; follow it at /api/v1/import-jobs/{id}/"
+            ),
             OpenApiParameter("mode", str, enum=["replace", "append"]),
             OpenApiParameter("format", str, enum=list(linefiles.FORMATS)),
         ],
@@ -323,6 +328,16 @@ class ReportLinesImportView(APIView):
                 "the file must be .csv or .xlsx",
                 [{"pointer": "/file", "code": "unsupported_format", "detail": "csv or xlsx"}],
             )
+        if request.query_params.get("background", "").lower() in ("1", "true", "yes"):
+            job = import_job_create(
+                by=request.user,
+                report=report,
+                content=upload.read(),
+                file_format=file_format,
+                dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
+                append=request.query_params.get("mode") == "append",
+            )
+            return Response(import_job_json(job), status=202)
         summary = report_services.lines_import(
             by=request.user,
             report=report,
@@ -356,6 +371,32 @@ class LineTemplateView(APIView):
                 [{"pointer": "/query/sector", "code": "invalid", "detail": "unknown sector"}],
             )
         return Response(template_table(sector=sector))
+
+
+def import_job_json(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "report": job.report_id,
+        "status": job.status,
+        "progress": job.progress,
+        "file_format": job.file_format,
+        "dry_run": job.dry_run,
+        "append": job.append,
+        "outcome": job.outcome,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class ImportJobDetailView(APIView):
+    """A background import: status, progress, and the summary or the bad cells."""
+
+    permission_classes = [IsAuthenticated & HasOrganisation]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="import_jobs_retrieve")
+    def get(self, request: Request, pk: int) -> Response:
+        jobs = ImportJob.objects.filter(report__in=scoping.reports_visible_to(request.user))
+        return Response(import_job_json(get_object_or_404(jobs, pk=pk)))
 
 
 # -- audit trail ---------------------------------------------------------------------------------------

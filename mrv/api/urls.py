@@ -41,6 +41,7 @@ urlpatterns = [
         name="job-finding-override",
     ),
     path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
+    path("import-jobs/<int:pk>/", reporting.ImportJobDetailView.as_view(), name="import-job-detail"),
     path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),

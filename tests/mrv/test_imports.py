@@ -166,3 +166,36 @@ def test_template_needs_a_known_sector(world: World) -> None:
         )
     )
     assert next(workbook.active.iter_rows(values_only=True))[:2] == ("ref", "source")
+
+
+def test_background_import_runs_as_a_job_with_progress_and_outcome(world: World, draft: int) -> None:
+    from mrv.tasks import import_lines
+
+    client = world.client("operator_a")
+    template = client.get("/api/v1/reports/lines/template/?sector=cement&format=xlsx")
+    accepted = upload(world, draft, "lines.xlsx", template.content, "?background=true")
+    assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
+    job = accepted.json()["id"]
+    assert import_lines(job) == "completed"  # what a worker runs
+    assert import_lines(job).startswith("skipped")  # delivered twice: runs once
+    status = client.get(f"/api/v1/import-jobs/{job}/").json()
+    assert status["status"] == "completed" and status["progress"] == 100
+    assert status["outcome"]["lines"] == len(lines("cement"))
+    assert client.get(f"/api/v1/reports/{draft}/").json()["lines"] == lines("cement")
+    assert world.client("operator_b").get(f"/api/v1/import-jobs/{job}/").status_code == 404
+
+
+def test_background_import_of_a_bad_file_fails_with_every_bad_cell(world: World, draft: int) -> None:
+    from mrv.tasks import import_lines
+
+    accepted = upload(world, draft, "lines.csv", _bad_csv(), "?background=true")
+    job = accepted.json()["id"]
+    assert import_lines(job) == "failed"
+    outcome = world.client("operator_a").get(f"/api/v1/import-jobs/{job}/").json()["outcome"]
+    assert {(e["row"], e["column"]) for e in outcome["errors"]} == {
+        (3, "organic_carbon_fraction"),
+        (4, "ncv_unit"),
+        (5, "fuel"),
+        (6, "quantity"),
+    }
+    assert ActivityLine.objects.filter(revision__report_id=draft).count() == 1
