@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from mrv.models import Membership, Organisation
-from mrv.selectors.users import membership_for_user
+from mrv.selectors.scoping import membership
 from mrv.services.users import user_create_with_token
 from tests.mrv import factories
 
@@ -88,9 +88,9 @@ def test_the_service_refuses_an_unknown_role() -> None:
 
 def test_membership_selector() -> None:
     operator = factories.api_user(role="operator")
-    membership = membership_for_user(user=operator.user)
-    assert membership is not None
-    assert membership.role == "operator"
+    found = membership(operator.user)
+    assert found is not None
+    assert found.role == "operator"
 
 
 def test_seed_demo_is_idempotent_and_prints_a_token_per_demo_user() -> None:
