@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from accounting.lines import Emission, LineReader
-from accounting.methodologies import Methodology
+from accounting.methodologies import Factor, Methodology
 from accounting.numbers import ZERO
 from accounting.registry import method
 
@@ -17,19 +17,20 @@ MASS = ("t",)
 PER_TONNE = ("tCO2/t",)
 
 
+def _tonnes_times_factor(line: LineReader, default: Factor | None) -> Decimal:
+    """``quantity [t] × emission_factor [tCO2/t]``, the factor defaulting to ``default``."""
+    quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
+    factor, _ = line.quantity("emission_factor", PER_TONNE, default=default)  # type: ignore[misc]
+    return quantity * factor
+
+
 def _mass_times_factor(
     line: LineReader, table: str, key: str, what: str, methodology: Methodology
 ) -> Decimal:
-    """``quantity [t] × emission_factor [tCO2/t]`` with the factor defaulted from ``table``."""
+    """``quantity [t] × emission_factor [tCO2/t]`` with the factor defaulted by the code in ``key``."""
     entries = methodology.section(table)
     code = line.code(key, entries, what=what)
-    quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity(
-        "emission_factor",
-        PER_TONNE,  # type: ignore[misc]
-        default=entries[code].get("emission_factor"),
-    )
-    return quantity * factor
+    return _tonnes_times_factor(line, entries[code].get("emission_factor"))
 
 
 @method(
@@ -53,13 +54,7 @@ def carbonate(line: LineReader, methodology: Methodology) -> Emission:
 )
 def electrode(line: LineReader, methodology: Methodology) -> Emission:
     """``CO2 = electrodes consumed [t] × emission_factor [tCO2/t]`` (default 3.663)."""
-    quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity(
-        "emission_factor",
-        PER_TONNE,  # type: ignore[misc]
-        default=methodology.factor("electrode.emission_factor"),
-    )
-    return Emission(co2=quantity * factor)
+    return Emission(co2=_tonnes_times_factor(line, methodology.factor("electrode.emission_factor")))
 
 
 @method(

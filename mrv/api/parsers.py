@@ -108,27 +108,22 @@ class DecimalJSONParser(JSONParser):
         return loads_exact(body)
 
 
-class BoundedFormParser(FormParser):
+class _Bounded:
+    """Applies the body size limit (MRV_MAX_BODY_BYTES) before the parser reads the body."""
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        _refuse_oversized(parser_context)
+        return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
+
+
+class BoundedFormParser(_Bounded, FormParser):
     """``application/x-www-form-urlencoded`` with the body size limit."""
 
-    def parse(
-        self,
-        stream: IO[bytes],
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        _refuse_oversized(parser_context)
-        return super().parse(stream, media_type, parser_context)
 
-
-class BoundedMultiPartParser(MultiPartParser):
+class BoundedMultiPartParser(_Bounded, MultiPartParser):
     """``multipart/form-data`` (file uploads) with the body size limit applied to the whole body."""
-
-    def parse(
-        self,
-        stream: IO[bytes],
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        _refuse_oversized(parser_context)
-        return super().parse(stream, media_type, parser_context)

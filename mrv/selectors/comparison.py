@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
-from mrv.models import Report, ReportRevision
+from accounting.numbers import present
+from mrv.models import Facility, Report, ReportRevision
 
 #: Fewest peers for a band to mean anything.
 MIN_PEERS = 5
@@ -80,9 +81,6 @@ def sector_comparison(*, sector: str, year: int) -> list[dict[str, Any]]:
 
 def facility_comparison(*, sectors: list[str], year: int) -> list[dict[str, Any]]:
     """The comparison as the API and the dashboard show it: figures presented (6 decimals)."""
-    from accounting.numbers import present
-    from mrv.models import Facility
-
     facilities = {f.pk: f for f in Facility.objects.all()}
     rows = []
     for sector in sectors:

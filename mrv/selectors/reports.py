@@ -15,6 +15,18 @@ def revision_lines(*, revision: ReportRevision) -> list[Any]:
     return list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
 
 
+def calculation_of(*, sector: str, year: int, methodology: str | None, lines: Any) -> Calculation:
+    """The engine's calculation of a facility's lines for a year (the one place the payload is built)."""
+    return accounting.calculate(
+        {
+            "methodology": methodology or accounting.methodologies.DEFAULT_CODE,
+            "sector": sector,
+            "year": year,
+            "lines": lines,
+        }
+    )
+
+
 def revision_calculation(*, report: Report, revision: ReportRevision, lines: list[Any]) -> Calculation:
     """The engine's result for the revision's lines under its methodology version.
 
@@ -26,11 +38,6 @@ def revision_calculation(*, report: Report, revision: ReportRevision, lines: lis
         raise ServiceError(
             f"methodology {revision.methodology} is no longer at version {revision.methodology_version}"
         )
-    return accounting.calculate(
-        {
-            "methodology": revision.methodology,
-            "sector": report.facility.sector,
-            "year": report.year,
-            "lines": lines,
-        }
+    return calculation_of(
+        sector=report.facility.sector, year=report.year, methodology=revision.methodology, lines=lines
     )

@@ -24,6 +24,7 @@ from mrv.domain import linefiles
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
 from mrv.services.rollup import rollup_replace
 
@@ -42,14 +43,7 @@ class Draft:
 
 
 def _calculate(*, facility: Facility, year: int, methodology: str | None, lines: Any) -> Calculation:
-    return accounting.calculate(
-        {
-            "methodology": methodology or accounting.methodologies.DEFAULT_CODE,
-            "sector": facility.sector,
-            "year": year,
-            "lines": lines,
-        }
-    )
+    return calculation_of(sector=facility.sector, year=year, methodology=methodology, lines=lines)
 
 
 def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[Any]) -> str:

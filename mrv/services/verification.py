@@ -22,9 +22,9 @@ import accounting
 from accounting.errors import AccountingError
 from accounting.numbers import plain, present
 from mrv.domain import checks
-from mrv.errors import Conflict, InvalidRequest
+from mrv.errors import Conflict, InvalidRequest, ServiceError
 from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
-from mrv.selectors.reports import revision_lines
+from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
 from mrv.services.audit import audit_record
 from mrv.services.reports import revision_transition
 
@@ -109,7 +109,7 @@ def checks_run(*, job_id: int) -> str:
             revision_transition(revision=job.revision, status=RevisionStatus.CHECKS_RUNNING)
     try:
         findings, recalculation = _evaluate(job)
-    except AccountingError as error:  # frozen inputs that no longer calculate: not transient, not retried
+    except (AccountingError, ServiceError) as error:  # frozen inputs that no longer calculate: not retried
         _fail(job_id, f"{error.code}: {error.detail}")
         return "failed"
     with transaction.atomic():
@@ -171,10 +171,12 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
     report = revision.report
     facility = report.facility
     lines = revision_lines(revision=revision)
-    methodology = job.target_methodology or revision.methodology
-    calculation = accounting.calculate(
-        {"methodology": methodology, "sector": facility.sector, "year": report.year, "lines": lines}
-    )
+    if job.target_methodology:  # a recalculation under another methodology
+        calculation = calculation_of(
+            sector=facility.sector, year=report.year, methodology=job.target_methodology, lines=lines
+        )
+    else:  # the independent recalculation under the revision's own methodology version
+        calculation = revision_calculation(report=report, revision=revision, lines=lines)
     total = calculation.totals.total
     stored_total = Decimal(str((revision.totals.get("totals") or {}).get("total", "0")))
     recalculation = {
@@ -377,26 +379,32 @@ def finding_override(
     return finding
 
 
-def materiality(job: VerificationJob) -> dict[str, Any]:
-    """EU AVR Art. 23: misstatements against the reported total; threshold 5 %, or 2 % above 500 kt CO2e."""
-    total = Decimal(str(((job.revision.totals or {}).get("totals") or {}).get("total", "0")))
-    threshold = LARGE_THRESHOLD if total > MATERIALITY_LARGE_EMITTER else SMALL_THRESHOLD
-    misstatement = sum(
-        (
-            abs(f.misstatement_co2e)
-            for f in job.findings.all()
-            if f.source == Finding.Source.VERIFIER and not f.overridden and f.misstatement_co2e is not None
-        ),
-        Decimal(0),
-    )
-    percent = misstatement / abs(total) * 100 if total else Decimal(0)
+def materiality_figures(*, reported_total: Decimal, misstatements: Iterable[Decimal]) -> dict[str, Any]:
+    """EU AVR Art. 23: the sum of misstatements against the reported total; material above 5 %,
+    or above 2 % when the reported total exceeds 500 kt CO2e."""
+    threshold = LARGE_THRESHOLD if reported_total > MATERIALITY_LARGE_EMITTER else SMALL_THRESHOLD
+    misstatement = sum((abs(m) for m in misstatements), Decimal(0))
+    percent = misstatement / abs(reported_total) * 100 if reported_total else Decimal(0)
     return {
-        "reported_total_co2e": present(total),
+        "reported_total_co2e": present(reported_total),
         "threshold_percent": threshold,
         "misstatement_co2e": present(misstatement),
         "percent": present(percent, 6),
         "material": percent > threshold,
     }
+
+
+def materiality(job: VerificationJob) -> dict[str, Any]:
+    """Materiality of a job's verifier findings (not overridden) against the revision's reported total."""
+    total = Decimal(str(((job.revision.totals or {}).get("totals") or {}).get("total", "0")))
+    return materiality_figures(
+        reported_total=total,
+        misstatements=(
+            f.misstatement_co2e
+            for f in job.findings.all()
+            if f.source == Finding.Source.VERIFIER and not f.overridden and f.misstatement_co2e is not None
+        ),
+    )
 
 
 @transaction.atomic

@@ -56,3 +56,20 @@ def test_progress_is_reported_after_each_check() -> None:
     seen: list[int] = []
     checks.run_checks(check_input(), seen.append)
     assert seen == sorted(seen) and seen[-1] == 100 and len(seen) == len(checks.CHECKS)
+
+
+def test_materiality_threshold_is_5_percent_up_to_500_kt_and_2_percent_above() -> None:
+    from mrv.services.verification import materiality_figures
+
+    small = materiality_figures(
+        reported_total=Decimal(100_000), misstatements=[Decimal(3_000), Decimal(-1_500)]
+    )
+    assert (
+        small["threshold_percent"] == 5 and small["percent"] == Decimal("4.5") and small["material"] is False
+    )
+    assert materiality_figures(reported_total=Decimal(100_000), misstatements=[Decimal(5_001)])["material"]
+    large = materiality_figures(reported_total=Decimal(600_000), misstatements=[Decimal(12_001)])
+    assert large["threshold_percent"] == 2 and large["material"] is True
+    assert not materiality_figures(reported_total=Decimal(600_000), misstatements=[Decimal(12_000)])[
+        "material"
+    ]

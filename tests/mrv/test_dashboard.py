@@ -3,6 +3,7 @@ every number shown equals the API's."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -114,3 +115,14 @@ def test_the_dashboard_is_for_regulators(browser: webdriver.Chrome, live_server:
     assert "403" in browser.title or "Forbidden" in browser.page_source
     assert not browser.find_elements(By.ID, "chart-sector-year")
     assert Membership.objects.filter(user=operator.user, role="operator").exists()
+
+
+def test_the_dashboard_needs_no_external_asset(client: Any) -> None:
+    demo_seed()
+    regulator = factories.api_user(role="regulator")
+    client.force_login(regulator.user)
+    page = client.get("/dashboard/", HTTP_HOST="localhost")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and "<script" not in html
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
