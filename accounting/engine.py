@@ -28,7 +28,7 @@ MAX_LINES = 10_000
 #: Most errors reported for one request; the rest are summarised.
 MAX_ERRORS = 200
 MAX_REF_LENGTH = 64
-TOP_LEVEL_FIELDS = frozenset({"methodology", "sector", "year", "lines"})
+TOP_LEVEL_FIELDS = frozenset({"methodology", "methodology_version", "sector", "year", "lines"})
 
 
 @dataclass(slots=True)
@@ -190,13 +190,25 @@ def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None,
             )
     methodology = None
     code = payload.get("methodology") or methodologies.DEFAULT_CODE
+    version = payload.get("methodology_version")
     if not isinstance(code, str):
         errors.append(FieldError("/methodology", "invalid_type", "methodology must be a code"))
+    elif version is not None and not isinstance(version, str):
+        errors.append(
+            FieldError("/methodology_version", "invalid_type", "methodology_version must be a string")
+        )
     else:
         try:
             methodology = methodologies.get(code)
         except UnknownMethodology as error:
             errors.append(FieldError("/methodology", error.code, error.detail))
+        else:
+            if version is not None:
+                try:
+                    methodology = methodologies.get(code, version)
+                except UnknownMethodology as error:
+                    methodology = None
+                    errors.append(FieldError("/methodology_version", error.code, error.detail))
     sector = payload.get("sector")
     if sector is not None and sector not in SECTORS:
         errors.append(FieldError("/sector", "unknown_code", f"sector must be one of {', '.join(SECTORS)}"))

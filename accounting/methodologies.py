@@ -123,6 +123,19 @@ class Methodology:
     default_anode_effect_method: str
     data: Mapping[str, Any]
     methods: Mapping[str, Method] = field(repr=False)
+    #: The version this one corrects ("" for the first), and what changed against it.
+    supersedes: str = ""
+    changes: tuple[str, ...] = ()
+    corrected: str = ""
+
+    @property
+    def key(self) -> str:
+        """``code@version``: names one published version for ever."""
+        return f"{self.code}@{self.version}"
+
+    @property
+    def is_latest(self) -> bool:
+        return latest(self.code) is self
 
     # -- data access ------------------------------------------------------------------------
     def section(self, name: str) -> Mapping[str, Any]:
@@ -176,7 +189,12 @@ class Methodology:
             "title": self.title,
             "version": self.version,
             "published": self.published,
-            "default": self.code == DEFAULT_CODE,
+            "latest": self.is_latest,
+            "supersedes": self.supersedes or None,
+            "corrected": self.corrected or None,
+            "changes": list(self.changes),
+            "versions": [m.version for m in versions(self.code)],
+            "default": self.code == DEFAULT_CODE and self.is_latest,
             "gwp": {
                 "set": self.gwp_set,
                 "values": dict(self.gwp),
@@ -241,6 +259,9 @@ def _load(text: str, filename: str) -> Methodology:
             default_anode_effect_method=raw.get("default_anode_effect_method", ""),
             data=MappingProxyType({**data, "sources": MappingProxyType(dict(sources))}),
             methods=MappingProxyType(methods),
+            supersedes=str(raw.get("supersedes", "")),
+            changes=tuple(str(change) for change in raw.get("changes", ())),
+            corrected=str(raw.get("corrected", "")),
         )
     except KeyError as error:
         raise MethodologyDataError(f"{filename}: missing {error}") from error
@@ -260,36 +281,82 @@ def _value(node: Any) -> str:
     return str(node["value"] if isinstance(node, dict) else node)
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        raise MethodologyDataError(f"version {version!r} must be dot-separated integers") from None
+
+
 @cache
-def _catalogue() -> Mapping[str, Methodology]:
+def _catalogue() -> Mapping[str, tuple[Methodology, ...]]:
+    """Every published version by code, oldest first."""
     import accounting.methods  # noqa: F401  (registers every method before bundles are resolved)
 
     folder = resources.files("accounting.data.methodologies")
-    loaded: dict[str, Methodology] = {}
+    loaded: dict[str, list[Methodology]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             methodology = _load(entry.read_text(encoding="utf-8"), entry.name)
-            if methodology.code in loaded:
-                raise MethodologyDataError(f"methodology {methodology.code} defined twice")
-            loaded[methodology.code] = methodology
+            published = loaded.setdefault(methodology.code, [])
+            if any(m.version == methodology.version for m in published):
+                raise MethodologyDataError(f"methodology {methodology.key} defined twice")
+            published.append(methodology)
     if DEFAULT_CODE not in loaded:
         raise MethodologyDataError(f"default methodology {DEFAULT_CODE} is missing")
-    return MappingProxyType(loaded)
+    catalogue: dict[str, tuple[Methodology, ...]] = {}
+    for code, published in loaded.items():
+        ordered = tuple(sorted(published, key=lambda m: _version_key(m.version)))
+        known = {m.version for m in ordered}
+        for methodology in ordered[1:]:
+            if methodology.supersedes not in known:
+                raise MethodologyDataError(
+                    f"{methodology.key} must name the version it supersedes (one of {sorted(known)})"
+                )
+        catalogue[code] = ordered
+    return MappingProxyType(catalogue)
 
 
-def get(code: str) -> Methodology:
-    """The methodology published under ``code``; :class:`UnknownMethodology` if there is none."""
+def get(code: str, version: str | None = None) -> Methodology:
+    """The methodology ``code`` at ``version`` (the latest when None).
+
+    :class:`UnknownMethodology` if the code or the version was never published. ``code`` may also be
+    ``code@version``.
+    """
+    if isinstance(code, str) and "@" in code and version is None:
+        code, version = code.split("@", 1)
     try:
-        return _catalogue()[code]
+        published = _catalogue()[code]
     except (KeyError, TypeError):
         raise UnknownMethodology(
             f"unknown methodology {code!r}; published: {', '.join(sorted(_catalogue()))}"
         ) from None
+    if version is None:
+        return published[-1]
+    for methodology in published:
+        if methodology.version == version:
+            return methodology
+    raise UnknownMethodology(
+        f"methodology {code!r} has no version {version!r}; published: "
+        f"{', '.join(m.version for m in published)}"
+    )
 
 
-def available() -> Iterator[Methodology]:
-    """Every published methodology, by code."""
-    return iter(_catalogue().values())
+def latest(code: str) -> Methodology:
+    """The latest published version of ``code``."""
+    return get(code)
+
+
+def versions(code: str) -> tuple[Methodology, ...]:
+    """Every published version of ``code``, oldest first."""
+    get(code)  # raises UnknownMethodology
+    return _catalogue()[code]
+
+
+def available(*, all_versions: bool = False) -> Iterator[Methodology]:
+    """Every published methodology by code: the latest version of each, or every version."""
+    for published in _catalogue().values():
+        yield from (published if all_versions else published[-1:])
 
 
 def load_all() -> None:

@@ -345,6 +345,9 @@ class VerificationJob(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VERIFICATION)
     check_version = models.CharField(max_length=32)
     target_methodology = models.CharField(max_length=32, blank=True, help_text="for recalculation jobs")
+    target_methodology_version = models.CharField(
+        max_length=32, blank=True, help_text="for recalculation jobs: the version recalculated under"
+    )
     key = models.CharField(max_length=120, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent of the automated checks done")

@@ -6,7 +6,7 @@ domain errors become problem documents in the exception handler.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +38,8 @@ class CalculateView(APIView):
 
 
 class MethodologyListView(APIView):
-    """Published methodology versions (summaries; the detail has every factor table)."""
+    """Every published methodology version, oldest first per code, each with what it changed against the
+    version it supersedes (summaries; the detail has every factor table)."""
 
     @extend_schema(
         operation_id="methodologies_list",
@@ -46,21 +47,27 @@ class MethodologyListView(APIView):
         tags=["calculation"],
     )
     def get(self, request: Request) -> Response:
-        results = [m.describe(with_tables=False) for m in methodologies.available()]
+        results = [m.describe(with_tables=False) for m in methodologies.available(all_versions=True)]
         return Response({"count": len(results), "next": None, "previous": None, "results": results})
 
 
 class MethodologyDetailView(APIView):
-    """One methodology version: method per line kind, factor tables with provenance, GWP set, rounding."""
+    """One methodology version (the latest, or ``?version=``; ``code@version`` also works): method per line
+    kind, factor tables with provenance, GWP set, rounding, and what changed against the previous version."""
 
     @extend_schema(
         operation_id="methodologies_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "version", str, description="a published version (default: the latest)", required=False
+            )
+        ],
         responses={200: schemas.METHODOLOGY, 401: schemas.PROBLEM, 404: schemas.PROBLEM},
         tags=["calculation"],
     )
     def get(self, request: Request, code: str) -> Response:
         try:
-            methodology = methodologies.get(code)
+            methodology = methodologies.get(code, request.query_params.get("version"))
         except accounting.UnknownMethodology as error:
             raise NotFound(error.detail) from error
         return Response(methodology.describe())

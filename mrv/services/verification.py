@@ -79,6 +79,7 @@ def job_create_recalculation(*, by: AbstractBaseUser, report: Report, methodolog
             "kind": Job.Kind.RECALCULATION,
             "check_version": checks.CHECK_VERSION,
             "target_methodology": target.code,
+            "target_methodology_version": target.version,
             "enqueued_at": timezone.now(),
         },
     )
@@ -89,7 +90,7 @@ def job_create_recalculation(*, by: AbstractBaseUser, report: Report, methodolog
             object_type="verification_job",
             object_id=job.pk,
             facility=report.facility,
-            data={"revision": revision.number, "methodology": target.code},
+            data={"revision": revision.number, "methodology": target.code, "version": target.version},
         )
         _enqueue(job)
     return job
@@ -173,7 +174,11 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
     lines = revision_lines(revision=revision)
     if job.target_methodology:  # a recalculation under another methodology
         calculation = calculation_of(
-            sector=facility.sector, year=report.year, methodology=job.target_methodology, lines=lines
+            sector=facility.sector,
+            year=report.year,
+            methodology=job.target_methodology,
+            methodology_version=job.target_methodology_version or None,
+            lines=lines,
         )
     else:  # the independent recalculation under the revision's own methodology version
         calculation = revision_calculation(report=report, revision=revision, lines=lines)
@@ -182,6 +187,8 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
     recalculation = {
         "methodology": calculation.methodology.code,
         "methodology_version": calculation.methodology.version,
+        "stored_methodology": revision.methodology,
+        "stored_methodology_version": revision.methodology_version,
         "total": plain(present(total)),
         "stored_total": plain(stored_total),
         "difference": plain(present(total - stored_total)),

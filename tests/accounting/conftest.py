@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-#: The worked examples live in the shared reference folder beside the repository (SPEC's
-#: ``domain/examples``); MRV_SHARED_DIR points elsewhere when it is not beside the checkout.
-SHARED = Path(os.environ.get("MRV_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
-EXAMPLES = sorted((SHARED / "domain" / "examples").glob("*.json"))
+#: The worked examples (request + exact expected figures) are kept in the repository.
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
 
 
 def load_example(path: Path) -> dict[str, Any]:
@@ -42,5 +40,5 @@ def assert_figures(actual: dict[str, Any], expected: dict[str, Any], path: str =
 
 @pytest.fixture(scope="session")
 def examples() -> list[Path]:
-    assert EXAMPLES, f"no worked examples found under {SHARED}"
+    assert EXAMPLES, f"no worked examples found under {EXAMPLES_DIR}"
     return EXAMPLES
