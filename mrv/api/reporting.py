@@ -202,6 +202,7 @@ class ReportListView(APIView):
                 year=values["year"],
                 month=values.get("month"),
                 methodology=values.get("methodology"),
+                methodology_version=values.get("methodology_version"),
                 lines=_lines(request, required=True),
             )
             return 201, s.report_detail(
@@ -237,6 +238,7 @@ class ReportDetailView(APIView):
             by=request.user,
             report=report,
             methodology=data.validated_data.get("methodology"),
+            methodology_version=data.validated_data.get("methodology_version"),
             lines=_lines(request, required=False),
         )
         return Response(s.report_detail(draft.report, draft.revision, calculation=draft.calculation))

@@ -64,10 +64,16 @@ class ReportInput(serializers.Serializer):
     year = serializers.IntegerField(min_value=1990, max_value=2100)
     month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
     methodology = serializers.CharField(max_length=32, required=False)
+    methodology_version = serializers.CharField(
+        max_length=32, required=False, help_text="a published version of the methodology (default: the latest)"
+    )
 
 
 class ReportUpdateInput(serializers.Serializer):
     methodology = serializers.CharField(max_length=32, required=False)
+    methodology_version = serializers.CharField(
+        max_length=32, required=False, help_text="a published version of the methodology (default: the latest)"
+    )
 
 
 class RevisionOutput(serializers.ModelSerializer):

@@ -42,8 +42,17 @@ class Draft:
     calculation: Calculation
 
 
-def _calculate(*, facility: Facility, year: int, methodology: str | None, lines: Any) -> Calculation:
-    return calculation_of(sector=facility.sector, year=year, methodology=methodology, lines=lines)
+def _calculate(
+    *, facility: Facility, year: int, methodology: str | None, lines: Any, methodology_version: str | None = None
+) -> Calculation:
+    """The engine's calculation under ``methodology`` at ``methodology_version`` (None: the latest version)."""
+    return calculation_of(
+        sector=facility.sector,
+        year=year,
+        methodology=methodology,
+        methodology_version=methodology_version,
+        lines=lines,
+    )
 
 
 def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[Any]) -> str:
@@ -155,9 +164,20 @@ def report_create(
     month: int | None,
     methodology: str | None,
     lines: Any,
+    methodology_version: str | None = None,
 ) -> Draft:
-    """A new report with its first revision as a calculated draft (409 when the period has a report)."""
-    calculation = _calculate(facility=facility, year=year, methodology=methodology, lines=lines)
+    """A new report with its first revision as a calculated draft (409 when the period has a report).
+
+    The draft is calculated under the latest published version of the methodology unless
+    ``methodology_version`` names another one; it keeps that version until its methodology is changed.
+    """
+    calculation = _calculate(
+        facility=facility,
+        year=year,
+        methodology=methodology,
+        methodology_version=methodology_version,
+        lines=lines,
+    )
     try:
         with transaction.atomic():
             report = Report.objects.create(facility=facility, year=year, month=month, created_by=by)
@@ -203,16 +223,28 @@ def _draft(report: Report) -> ReportRevision:
 
 @transaction.atomic
 def report_update(
-    *, by: AbstractBaseUser, report: Report, methodology: str | None = None, lines: Any = None
+    *,
+    by: AbstractBaseUser,
+    report: Report,
+    methodology: str | None = None,
+    lines: Any = None,
+    methodology_version: str | None = None,
 ) -> Draft:
-    """Replace the draft's lines and/or methodology and recalculate."""
+    """Replace the draft's lines and/or methodology and recalculate.
+
+    The draft keeps its methodology version unless the request names a methodology (then its latest
+    version) or a ``methodology_version``.
+    """
     revision = _draft(report)
     if lines is None:
         lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
+    if methodology is None and methodology_version is None:
+        methodology_version = revision.methodology_version
     calculation = _calculate(
         facility=report.facility,
         year=report.year,
         methodology=methodology or revision.methodology,
+        methodology_version=methodology_version,
         lines=lines,
     )
     _replace_lines(revision=revision, lines=lines, calculation=calculation)
@@ -285,7 +317,11 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
 
 @transaction.atomic
 def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
-    """Open a new draft revision copying the lines of a returned or verified one."""
+    """Open a new draft revision copying the lines of a returned or verified one.
+
+    The new revision is calculated under the latest published version of the methodology (a corrected
+    default applies to a corrected report); the revision it replaces keeps its own version and figures.
+    """
     latest = _latest(report, lock=True)
     if latest.status not in REVISABLE:
         raise Conflict(
@@ -399,7 +435,11 @@ def lines_import(
     lines = existing + new_lines
     try:
         calculation = _calculate(
-            facility=report.facility, year=report.year, methodology=revision.methodology, lines=lines
+            facility=report.facility,
+            year=report.year,
+            methodology=revision.methodology,
+            methodology_version=revision.methodology_version,
+            lines=lines,
         )
     except accounting.InvalidInput as error:
         raise InvalidRequest(
