@@ -1,16 +1,19 @@
 """Verification jobs under faults, with real Celery workers on Redis and the test database on PostgreSQL.
 
 Every worker here is a separate ``celery worker`` process (solo pool) consuming a queue of this test's
-own, connected to the test database that pytest-django created; the test process submits through the
-API and watches the database. Nothing of ours is mocked: the faults come from outside (SIGKILL, a
-stopped Redis, a lock held in another database session, two verifiers at once).
+own, connected to the test database that pytest-django created, with a ``redis-server`` of the test's
+own as broker (started on a free port, stopped at teardown: no test touches a Redis it did not start).
+The test process submits through the API and watches the database. Nothing of ours is mocked: the
+faults come from outside (SIGKILL, a crashed Redis, a lock held in another database session, two
+verifiers at once).
 """
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import psycopg
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
@@ -32,19 +34,15 @@ from config.celery import app
 from mrv.models import AuditEvent, Finding, Membership, VerificationJob
 from mrv.services.facilities import facility_create
 from mrv.services.verification import checks_run
-from mrv.tasks import run_verification_checks, sweep_stuck_jobs
+from mrv.tasks import ping, run_verification_checks, sweep_stuck_jobs
 from tests.mrv import factories
 from tests.mrv.concurrency import run_in_parallel
 from tests.mrv.factories import World
+from tests.mrv.own_redis import OwnRedis
 from tests.mrv.verification_helpers import FAULTS, plausible_cement
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres]
 
-#: How Redis is started on this machine (scripts/services.sh); it keeps nothing on disk.
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 #: Seconds a worker may take to pick a message and finish a job before a test gives up.
 DEADLINE = 45.0
 #: Redis visibility timeout given to the workers of the kill tests (the service's default is 600 s).
@@ -63,8 +61,29 @@ def worker_database_url() -> str:
     return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
 
 
-def broker() -> redis.Redis:
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5)
+def forget_broker_connections() -> None:
+    """Make this process's Celery app connect afresh to the broker its configuration names now."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
+    """A redis-server of this test's own, the broker of its workers and of this process while it runs."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = OwnRedis(folder=folder).start()
+    # Celery prefers the CELERY_BROKER_URL environment variable to its configuration: set both.
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
+    settings.CELERY_BROKER_URL = server.url
+    forget_broker_connections()
+    try:
+        yield server
+    finally:
+        forget_broker_connections()
+        server.stop()
 
 
 @dataclass
@@ -126,13 +145,14 @@ class Workers:
 
     queue: str
     folder: Path
+    broker: OwnRedis
     started: list[Worker] = field(default_factory=list)
 
     def start(self, *, visibility_timeout: int | None = None) -> Worker:
         env = {
             **os.environ,
             "DATABASE_URL": worker_database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_BROKER_URL": self.broker.url,
             "MRV_TASK_QUEUE": self.queue,
             "MRV_LOG_LEVEL": "INFO",
         }
@@ -158,21 +178,18 @@ class Workers:
 
 
 @pytest.fixture
-def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
-    """Real workers on a queue of this test's own; the test process enqueues to the same queue."""
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "these tests need the Redis broker"
+def workers(transactional_db: None, tmp_path: Path, own_redis: OwnRedis) -> Iterator[Workers]:
+    """Real workers on a queue of this test's own, on its own Redis; the test process enqueues there."""
     queue = f"test-faults-{uuid.uuid4().hex[:12]}"
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    pool = Workers(queue=queue, folder=tmp_path)
+    pool = Workers(queue=queue, folder=tmp_path, broker=own_redis)
     try:
         yield pool
     finally:
         for worker in pool.started:
             worker.stop()
         app.conf.task_default_queue = previous
-        with contextlib.suppress(redis.RedisError):
-            broker().delete(queue)
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -216,13 +233,13 @@ def assert_checked_once(job: VerificationJob) -> list[tuple[str, str, str]]:
     return findings
 
 
-def unacked_deliveries(queue: str) -> list[float]:
+def unacked_deliveries(workers: Workers) -> list[float]:
     """Times at which Redis handed this queue's still unacknowledged messages to a consumer."""
-    client = broker()
+    client = workers.broker.client()
     times = []
     for tag, value in client.hgetall("unacked").items():
         _, _, routing_key = json.loads(value)
-        if routing_key == queue:
+        if routing_key == workers.queue:
             score = client.zscore("unacked_index", tag)
             assert score is not None
             times.append(score)
@@ -310,7 +327,7 @@ def test_a_worker_killed_during_a_job_leaves_it_to_the_next_worker(
         else:
             assert (job.status, job.attempts) == ("running", 1)
         first.kill()
-        delivered = unacked_deliveries(workers.queue)
+        delivered = unacked_deliveries(workers)
         assert len(delivered) == 1, "the killed worker's message should be left unacknowledged in Redis"
     finally:
         holder.rollback()
@@ -324,51 +341,44 @@ def test_a_worker_killed_during_a_job_leaves_it_to_the_next_worker(
     findings = assert_checked_once(job)
     assert FAULTS[0][3] in {code for code, _, _ in findings}
     assert job.attempts == (1 if moment == "before-the-checks-start" else 2)
-    assert unacked_deliveries(workers.queue) == []
+    assert unacked_deliveries(workers) == []
     assert "Task mrv.run_verification_checks" in workers.started[1].output()
 
 
-# -- 3. Redis restarted between submit and execution: the message is lost, the sweeper re-enqueues -------
-def redis_up() -> bool:
-    try:
-        return bool(broker().ping())
-    except redis.RedisError:
-        return False
-
-
-def redis_start() -> None:
-    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-    subprocess.run(REDIS_START, check=True, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not redis_up():
-        assert time.monotonic() < deadline, "Redis did not come back within 30 s"
-        time.sleep(0.05)
+# -- 3. Redis lost the message between submit and execution: only the sweeper's re-enqueue completes it ---
+def waiting_tasks(workers: Workers) -> list[tuple[str, list[Any]]]:
+    """The tasks (name, arguments) of the messages waiting in this test's queue, oldest first."""
+    messages = [json.loads(m) for m in workers.broker.client().lrange(workers.queue, 0, -1)]
+    tasks = []
+    for message in reversed(messages):  # kombu pushes on the left and pops on the right
+        args, _, _ = json.loads(base64.b64decode(message["body"]))
+        tasks.append((message["headers"]["task"], args))
+    return tasks
 
 
 def test_a_job_whose_message_redis_lost_is_completed_after_the_sweeper(
     tx_world: World, workers: Workers, settings: Any
 ) -> None:
-    location = urlsplit(settings.CELERY_BROKER_URL)
-    assert (location.hostname, location.port or 6379) == ("127.0.0.1", 6379), "needs this machine's Redis"
-    # Django's cache is on the same Redis (MRV_REDIS_URL): keep this process off it during the outage.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.MRV_JOB_STUCK_SECONDS = 0
     job = submit(tx_world, plausible_cement())  # no worker yet: the message waits in Redis
-    assert broker().llen(workers.queue) == 1
-    try:
-        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, timeout=10)
-        deadline = time.monotonic() + 10
-        while redis_up():
-            assert time.monotonic() < deadline, "Redis did not stop"
-            time.sleep(0.05)
-    finally:
-        if not redis_up():
-            redis_start()
-    assert broker().llen(workers.queue) == 0, "Redis keeps nothing on disk: the message should be gone"
-    workers.start()
-    assert status_of(job) == "queued"
+    assert waiting_tasks(workers) == [("mrv.run_verification_checks", [job.pk])]
+    workers.broker.crash()
+    workers.broker.start()  # same port, empty: it kept nothing on disk
+    forget_broker_connections()
+    assert waiting_tasks(workers) == [], "Redis keeps nothing on disk: the message should be gone"
+
+    # Control: a live worker on the queue runs what it is given (a ping sent now), yet the job stays
+    # queued: without the sweeper nothing would ever run it.
+    idle = workers.start()
+    sent = ping.apply_async(queue=workers.queue)
+    pinged = re.compile(rf"Task mrv\.ping\[{sent.id}\] succeeded")
+    workers.wait_until(lambda: pinged.search(idle.output()), "the worker to answer a ping")
+    assert status_of(job) == "queued" and waiting_tasks(workers) == []
+    idle.stop()
+
     assert sweep_stuck_jobs() == 1  # what Celery beat runs every MRV_SWEEP_INTERVAL_SECONDS
+    assert waiting_tasks(workers) == [("mrv.run_verification_checks", [job.pk])], "published again"
+    workers.start()
     workers.wait_until(lambda: status_of(job) == "awaiting_review", "the re-enqueued job to complete")
     assert_checked_once(job)
     assert job.attempts == 1
