@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
 
 from accounting.errors import FieldError
 from accounting.numbers import ONE, ZERO, NumberError, parse_decimal
@@ -148,6 +148,32 @@ class LineReader:
         self.record(key, value, unit, default)
         return value, unit
 
+    @overload
+    def quantity(
+        self,
+        key: str,
+        targets: tuple[str, ...],
+        *,
+        default: Factor | None = ...,
+        required: Literal[True] = ...,
+        plain_unit: str | None = ...,
+        allow_negative: bool = ...,
+        missing: str = ...,
+    ) -> tuple[Decimal, str]: ...
+
+    @overload
+    def quantity(
+        self,
+        key: str,
+        targets: tuple[str, ...],
+        *,
+        default: Factor | None = ...,
+        required: bool,
+        plain_unit: str | None = ...,
+        allow_negative: bool = ...,
+        missing: str = ...,
+    ) -> tuple[Decimal, str] | None: ...
+
     def quantity(
         self,
         key: str,
@@ -162,7 +188,8 @@ class LineReader:
         """A quantity ``{"value", "unit"}`` converted into the first of ``targets`` of its dimension.
 
         ``plain_unit``: a bare number is accepted and taken in this unit (``"1"`` for fractions).
-        Returns ``(value, target unit)``, or ``None`` for an absent optional field.
+        Returns ``(value, target unit)``; a required field (the default) always gives one, an absent
+        optional field (``required=False``, no default) gives ``None``.
         """
         raw = self.data.get(key)
         if raw is None:
@@ -203,6 +230,28 @@ class LineReader:
         self.record(key, value, unit)
         return value, unit
 
+    @overload
+    def fraction(
+        self,
+        key: str,
+        *,
+        default: Factor | None = ...,
+        required: Literal[True] = ...,
+        upper: Decimal = ...,
+        missing: str = ...,
+    ) -> Decimal: ...
+
+    @overload
+    def fraction(
+        self,
+        key: str,
+        *,
+        default: Factor | None = ...,
+        required: bool,
+        upper: Decimal = ...,
+        missing: str = ...,
+    ) -> Decimal | None: ...
+
     def fraction(
         self,
         key: str,
@@ -225,6 +274,22 @@ class LineReader:
                 key, "fraction_out_of_range", f"{key} must lie between 0 and {upper} (or 0-100 %)", suffix
             )
         return value
+
+    @overload
+    def coefficient(
+        self,
+        key: str,
+        unit: str,
+        *,
+        default: Factor | None = ...,
+        required: Literal[True] = ...,
+        missing: str = ...,
+    ) -> Decimal: ...
+
+    @overload
+    def coefficient(
+        self, key: str, unit: str, *, default: Factor | None = ..., required: bool, missing: str = ...
+    ) -> Decimal | None: ...
 
     def coefficient(
         self, key: str, unit: str, *, default: Factor | None = None, required: bool = True, missing: str = ""

@@ -39,5 +39,5 @@ PRODUCTS = frozenset(
 def production(line: LineReader, methodology: Methodology) -> Production:
     """Records ``quantity`` [t] of ``product``; emits nothing."""
     product = line.code("product", PRODUCTS, what="product")
-    quantity, _ = line.quantity("quantity", ("t",))  # type: ignore[misc]
+    quantity, _ = line.quantity("quantity", ("t",))
     return Production(product=product, quantity=quantity)

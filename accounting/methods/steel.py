@@ -16,21 +16,138 @@ from accounting.registry import method
 MASS = ("t",)
 PER_TONNE = ("tCO2/t",)
 
-
-def _tonnes_times_factor(line: LineReader, default: Factor | None) -> Decimal:
-    """``quantity [t] × emission_factor [tCO2/t]``, the factor defaulting to ``default``."""
-    quantity, _ = line.quantity("quantity", MASS)  # type: ignore[misc]
-    factor, _ = line.quantity("emission_factor", PER_TONNE, default=default)  # type: ignore[misc]
-    return quantity * factor
+# -- formulas: functions of plain numbers ---------------------------------------------------------
 
 
-def _mass_times_factor(
+def carbonate_co2(*, quantity: Decimal, emission_factor: Decimal) -> Decimal:
+    r"""CO2 released by a carbonate (limestone, dolomite…) calcined as a flux or raw material.
+
+    .. math::
+
+        CO_2 = AD_{carbonate} \cdot EF_{carbonate}
+
+    Parameters
+    ----------
+    quantity : Decimal
+        Carbonate consumed [t].
+    emission_factor : Decimal
+        CO2 per tonne of the carbonate [tCO2/t] (China: limestone 0.440, dolomite 0.471; IPCC 2006
+        stoichiometric: calcite 0.43971, dolomite 0.47732).
+
+    Returns
+    -------
+    Decimal
+        CO2 [t].
+
+    References
+    ----------
+    China MEE iron and steel guideline (2025) and NDRC pilot guideline (2013), flux (carbonate)
+    emissions; IPCC 2006 Vol. 3 Ch. 2, Eq. 2.15 (carbonate use) and Table 2.1.
+    """
+    return quantity * emission_factor
+
+
+def carbon_input_co2(*, quantity: Decimal, emission_factor: Decimal) -> Decimal:
+    r"""CO2 from carbon-bearing material entering the works (electrodes, pig iron, DRI, ferroalloys, scrap).
+
+    .. math::
+
+        CO_2 = AD_{i} \cdot EF_{i}
+
+    Parameters
+    ----------
+    quantity : Decimal
+        Material consumed or purchased [t].
+    emission_factor : Decimal
+        CO2 per tonne of the material, its carbon content × 44/12 [tCO2/t] (electrodes 3.663).
+
+    Returns
+    -------
+    Decimal
+        CO2 [t].
+
+    References
+    ----------
+    China MEE iron and steel guideline (2025) and NDRC pilot guideline (2013), enterprise formula:
+    electrodes consumed in electric furnaces and purchased carbon-bearing materials.
+    """
+    return quantity * emission_factor
+
+
+def fixed_carbon_co2(*, quantity: Decimal, emission_factor: Decimal) -> Decimal:
+    r"""CO2 *not* emitted because the carbon leaves the works in a product: a negative figure.
+
+    .. math::
+
+        CO_2 = -AD_{product} \cdot EF_{product}
+
+    Parameters
+    ----------
+    quantity : Decimal
+        Product leaving the works (crude steel, methanol…) [t].
+    emission_factor : Decimal
+        Carbon fixed in the product × 44/12 [tCO2/t] (crude steel 0.0154).
+
+    Returns
+    -------
+    Decimal
+        CO2 [t], zero or negative.
+
+    References
+    ----------
+    China MEE iron and steel guideline (2025) and NDRC pilot guideline (2013), enterprise formula:
+    carbon fixed in products, subtracted.
+    """
+    return -(quantity * emission_factor)
+
+
+def carbon_mass_balance_co2(*, carbon_in: Decimal, carbon_out: Decimal, c_to_co2: Decimal) -> Decimal:
+    r"""CO2 from a carbon mass balance: the carbon that enters and does not leave in a product is emitted.
+
+    .. math::
+
+        CO_2 = \left( \sum_i Q_i \cdot C_i - \sum_o Q_o \cdot C_o \right) \cdot \frac{44}{12}
+
+    Parameters
+    ----------
+    carbon_in : Decimal
+        Carbon in the inputs, :math:`\sum_i Q_i \cdot C_i` [tC] (quantity [t] × carbon mass fraction
+        [tC/t], or [10^4 Nm3] × [tC/10^4 Nm3] for gases).
+    carbon_out : Decimal
+        Carbon in the products, by-products and wastes leaving, :math:`\sum_o Q_o \cdot C_o` [tC].
+    c_to_co2 : Decimal
+        Mass ratio of CO2 to carbon, 44/12 [tCO2/tC] (EU MRR: 3.664).
+
+    Returns
+    -------
+    Decimal
+        CO2 [t].
+
+    References
+    ----------
+    China MEE iron and steel guideline (2025), mass-balance approach; IPCC 2006 Vol. 3 Ch. 4.2,
+    Eq. 4.9 (Tier 2 carbon balance); EU MRR 2018/2066 Art. 25 and Annex II §3.
+    """
+    return (carbon_in - carbon_out) * c_to_co2
+
+
+# -- the registered line methods --------------------------------------------------------------
+
+
+def _tonnes_and_factor(line: LineReader, default: Factor | None) -> tuple[Decimal, Decimal]:
+    """``(quantity [t], emission_factor [tCO2/t])`` of a line, the factor defaulting to ``default``."""
+    quantity, _ = line.quantity("quantity", MASS)
+    factor, _ = line.quantity("emission_factor", PER_TONNE, default=default)
+    return quantity, factor
+
+
+def _mass_and_factor(
     line: LineReader, table: str, key: str, what: str, methodology: Methodology
-) -> Decimal:
-    """``quantity [t] × emission_factor [tCO2/t]`` with the factor defaulted by the code in ``key``."""
+) -> tuple[Decimal, Decimal]:
+    """``(quantity [t], emission_factor [tCO2/t])`` with the factor defaulted by the code in ``key``."""
     entries = methodology.section(table)
     code = line.code(key, entries, what=what)
-    return _tonnes_times_factor(line, entries[code].get("emission_factor"))
+    return _tonnes_and_factor(line, entries[code].get("emission_factor"))
 
 
 @method(
@@ -41,8 +158,9 @@ def _mass_times_factor(
     reference="MEE steel guideline, flux carbonates; IPCC 2006 Vol.3 Eq. 2.15 (carbonate factors)",
 )
 def carbonate(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = carbonate consumed [t] × emission_factor(material) [tCO2/t]``."""
-    return Emission(co2=_mass_times_factor(line, "carbonates", "material", "carbonate material", methodology))
+    """``CO2 = carbonate consumed [t] × emission_factor(material) [tCO2/t]`` (:func:`carbonate_co2`)."""
+    quantity, factor = _mass_and_factor(line, "carbonates", "material", "carbonate material", methodology)
+    return Emission(co2=carbonate_co2(quantity=quantity, emission_factor=factor))
 
 
 @method(
@@ -53,8 +171,9 @@ def carbonate(line: LineReader, methodology: Methodology) -> Emission:
     reference="MEE steel guideline, electrodes consumed in electric furnaces",
 )
 def electrode(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = electrodes consumed [t] × emission_factor [tCO2/t]`` (default 3.663)."""
-    return Emission(co2=_tonnes_times_factor(line, methodology.factor("electrode.emission_factor")))
+    """``CO2 = electrodes consumed [t] × emission_factor [tCO2/t]`` (default 3.663; :func:`carbon_input_co2`)."""
+    quantity, factor = _tonnes_and_factor(line, methodology.factor("electrode.emission_factor"))
+    return Emission(co2=carbon_input_co2(quantity=quantity, emission_factor=factor))
 
 
 @method(
@@ -65,10 +184,11 @@ def electrode(line: LineReader, methodology: Methodology) -> Emission:
     reference="MEE steel guideline, purchased carbon-bearing materials (pig iron, DRI, ferroalloys, scrap)",
 )
 def carbon_input(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = purchased material [t] × emission_factor(material) [tCO2/t]``."""
-    return Emission(
-        co2=_mass_times_factor(line, "carbon_inputs", "material", "carbon-bearing material", methodology)
+    """``CO2 = purchased material [t] × emission_factor(material) [tCO2/t]`` (:func:`carbon_input_co2`)."""
+    quantity, factor = _mass_and_factor(
+        line, "carbon_inputs", "material", "carbon-bearing material", methodology
     )
+    return Emission(co2=carbon_input_co2(quantity=quantity, emission_factor=factor))
 
 
 @method(
@@ -79,8 +199,10 @@ def carbon_input(line: LineReader, methodology: Methodology) -> Emission:
     reference="MEE steel guideline, carbon fixed in products (subtracted)",
 )
 def carbon_fixed_output(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = −product [t] × emission_factor(product) [tCO2/t]``: carbon leaving in products."""
-    return Emission(co2=-_mass_times_factor(line, "fixed_carbon_products", "product", "product", methodology))
+    """``CO2 = −product [t] × emission_factor(product) [tCO2/t]``: carbon leaving in products
+    (:func:`fixed_carbon_co2`)."""
+    quantity, factor = _mass_and_factor(line, "fixed_carbon_products", "product", "product", methodology)
+    return Emission(co2=fixed_carbon_co2(quantity=quantity, emission_factor=factor))
 
 
 _CARBON_CONTENT = ("tC/t", "tC/10^4 Nm3", "1")
@@ -93,8 +215,8 @@ def _carbon(streams: list[LineReader]) -> Decimal:
     for stream in streams:
         stream.only(("material", "quantity", "carbon_content"))
         stream.label("material")
-        quantity, basis = stream.quantity("quantity", ("t", "10^4 Nm3"))  # type: ignore[misc]
-        content, unit = stream.quantity("carbon_content", _CARBON_CONTENT, plain_unit="1")  # type: ignore[misc]
+        quantity, basis = stream.quantity("quantity", ("t", "10^4 Nm3"))
+        content, unit = stream.quantity("carbon_content", _CARBON_CONTENT, plain_unit="1")
         if _BASIS[unit] != basis:
             stream.fail(
                 "quantity",
@@ -118,7 +240,8 @@ def _carbon(streams: list[LineReader]) -> Decimal:
     reference="MEE steel guideline 2025 (mass balance); IPCC 2006 Vol.3 Eq. 4.9; EU MRR Art. 25",
 )
 def carbon_mass_balance(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = (Σ inputs × carbon_content − Σ outputs × carbon_content) × C-to-CO2``.
+    """``CO2 = (Σ inputs × carbon_content − Σ outputs × carbon_content) × C-to-CO2``
+    (:func:`carbon_mass_balance_co2`).
 
     Carbon content as a mass fraction (tC/t) or per volume for gases (tC/10^4 Nm3). A negative
     net carbon is refused.
@@ -131,4 +254,6 @@ def carbon_mass_balance(line: LineReader, methodology: Methodology) -> Emission:
             "negative_net_carbon",
             f"carbon in outputs ({carbon_out:f} tC) exceeds carbon in inputs ({carbon_in:f} tC)",
         )
-    return Emission(co2=(carbon_in - carbon_out) * methodology.c_to_co2)
+    return Emission(
+        co2=carbon_mass_balance_co2(carbon_in=carbon_in, carbon_out=carbon_out, c_to_co2=methodology.c_to_co2)
+    )
