@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import kombu.pools
 import psycopg
 import pytest
 from django.conf import settings
@@ -63,8 +64,7 @@ def worker_database_url() -> str:
 
 def forget_broker_connections() -> None:
     """Make this process's Celery app connect afresh to the broker its configuration names now."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    kombu.pools.reset()  # closes this process's pooled broker connections and forgets the pools
     app._pool = None
     app.amqp._producer_pool = None
 
