@@ -11,6 +11,7 @@ refused with a hint, never guessed.
 
 from __future__ import annotations
 
+import difflib
 import re
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -27,6 +28,12 @@ _WAN_NM3 = re.compile(
 )
 _NM3 = re.compile(r"Nm\s*(?:\^\s*3|³)")
 _M3 = re.compile(r"(?<![A-Za-z_])m3(?![A-Za-z0-9_])")
+#: What a unit text may contain: letters, digits, blanks, operators, parentheses, and the few symbols
+#: reports use. Anything else (quotes, control characters, NUL) is refused before pint sees it.
+_ALLOWED = re.compile(r"[A-Za-z0-9_ .*/^()%‰°³⁴万\-]+")
+#: An exponent: a small integer, optionally signed or in parentheses (``m**3``, ``m^-1``, ``s**(-2)``).
+_POWER = re.compile(r"\*\*\s*(\(\s*-?\s*\d+\s*\)|-?\s*\d+)(?!\s*\.?\d)")
+MAX_EXPONENT = 4
 
 #: Token spellings mapped to registry names.
 _ALIASES = {
@@ -93,6 +100,12 @@ def normalise(text: str) -> str:
     """Rewrite a client's unit text into a pint expression over this registry's names."""
     if not isinstance(text, str) or not text.strip() or len(text) > 64:
         raise UnitError("unknown_unit", "a unit must be a non-empty text of at most 64 characters")
+    if not _ALLOWED.fullmatch(text):
+        raise UnitError(
+            "unknown_unit",
+            f"unknown unit {text!r}: a unit is written with letters, digits, spaces, '*', '/', '^' and "
+            "parentheses (for example 't', 'GJ/t', '10^4 Nm3', 'kgCO2/kWh')",
+        )
     expression = _WAN_NM3.sub(" wanNm3 ", text.strip())
     expression = (
         _M3.sub("m**3", _NM3.sub("Nm3", expression))
@@ -110,15 +123,59 @@ def normalise(text: str) -> str:
             raise UnitError("ambiguous_unit", _AMBIGUOUS[token])
         return _ALIASES.get(token, token)
 
-    return _TOKEN.sub(substitute, expression)
+    expression = _TOKEN.sub(substitute, expression)
+    _check_powers(text, expression)
+    return expression
+
+
+def _check_powers(text: str, expression: str) -> None:
+    """Exponents are small integers, one per factor: ``t**9**9**9`` would never finish converting."""
+    powers = list(_POWER.finditer(expression))
+    if expression.count("**") != len(powers):
+        raise UnitError("unknown_unit", f"unknown unit {text!r}: an exponent must be a whole number")
+    for power in powers:
+        exponent = int(re.sub(r"[\s()]", "", power.group(1)))
+        if abs(exponent) > MAX_EXPONENT:
+            raise UnitError(
+                "unknown_unit", f"unknown unit {text!r}: exponents larger than {MAX_EXPONENT} are not used"
+            )
+        following = expression[power.end() :].lstrip()
+        if following.startswith("**"):
+            raise UnitError("unknown_unit", f"unknown unit {text!r}: a power of a power is not a unit")
+
+
+def _known_spellings() -> list[str]:
+    return sorted({spelling for group in ACCEPTED.values() for spelling in group} | {"tonne", "tCO2"})
+
+
+def suggestion(text: str) -> str:
+    """The nearest accepted spelling of a refused unit text (``kwh`` → ``kWh``), or ``""``."""
+    if not isinstance(text, str):
+        return ""
+    spellings = _known_spellings()
+    folded = {spelling.casefold(): spelling for spelling in spellings}
+    key = text.strip().replace(" ", "").casefold()
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(text.strip(), spellings, n=1, cutoff=0.75)
+    return close[0] if close else ""
+
+
+def _unknown(text: str) -> UnitError:
+    hint = suggestion(text)
+    detail = f"unknown unit {text!r}" + (f"; did you mean {hint!r}?" if hint and hint != text else "")
+    return UnitError("unknown_unit", detail)
 
 
 def _parse(text: str) -> Any:
     expression = normalise(text)
     try:
-        return registry().parse_units(expression) if expression else registry().dimensionless
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, KeyError, SyntaxError) as error:
-        raise UnitError("unknown_unit", f"unknown unit {text!r}") from error
+        units = registry().parse_units(expression) if expression else registry().dimensionless
+    except Exception as error:  # the edge of untrusted text: whatever pint raises is a refusal
+        raise _unknown(text) from error
+    if not isinstance(units, pint.Unit):
+        raise _unknown(text)
+    return units
 
 
 @lru_cache(maxsize=8192)
@@ -133,8 +190,13 @@ def conversion(text: str, targets: tuple[str, ...]) -> tuple[str, Decimal]:
     for target in targets:
         target_units = _parse(target)
         if units.dimensionality == target_units.dimensionality:
-            magnitude = ureg.Quantity(Decimal(1), units).to(target_units).magnitude
-            factor = CONTEXT.plus(Decimal(magnitude)).normalize(CONTEXT)
+            try:
+                magnitude = ureg.Quantity(Decimal(1), units).to(target_units).magnitude
+                factor = CONTEXT.plus(Decimal(magnitude)).normalize(CONTEXT)
+            except ArithmeticError as error:
+                raise UnitError("unknown_unit", f"unit {text!r} is out of any useful range") from error
+            if not factor.is_finite() or factor == 0:
+                raise UnitError("unknown_unit", f"unit {text!r} is out of any useful range")
             return target, factor
     expected = " or ".join(repr(t) if t != "1" else "a plain fraction" for t in targets)
     raise UnitError("wrong_dimension", f"{text!r} cannot be converted to {expected}")
