@@ -2,6 +2,10 @@
 
 References: MEE aluminium guideline CETS-AG-04.01-V01-2024; IPCC 2006 Vol. 3 Ch. 4.4
 (Eq. 4.21-4.28, Tables 4.10-4.16); US 40 CFR 98 Subpart F; IAI GHG protocol (anode baking).
+
+Each method is a registered line reader (validation, defaults, recorded parameters) that calls a small
+pure formula function of plain Decimals, callable from a notebook with plain numbers. The engine calls
+them inside its own Decimal context (:data:`accounting.numbers.CONTEXT`, 34 digits).
 """
 
 from __future__ import annotations
@@ -23,6 +27,136 @@ AE_MINUTES = "AE-min/cell-day"
 THOUSAND = Decimal(1000)
 
 
+# -- formulas (pure, plain Decimals) ---------------------------------------------------------
+
+
+def anode_consumption_co2(
+    *,
+    aluminium_production: Decimal,
+    net_anode_consumption: Decimal,
+    sulphur_fraction: Decimal,
+    ash_fraction: Decimal,
+    c_to_co2: Decimal,
+) -> Decimal:
+    """Prebake anode consumption CO2 [t] (IPCC 2006 Vol. 3 Eq. 4.21; 40 CFR 98.63; MEE 2024).
+
+    ``CO2 = aluminium_production [t] × net_anode_consumption [tC/t Al] × (1 − S − Ash) × c_to_co2``,
+    S and Ash the sulphur and ash fractions of the baked anodes [t/t], c_to_co2 = 44/12 [tCO2/tC].
+    """
+    return aluminium_production * net_anode_consumption * (ONE - sulphur_fraction - ash_fraction) * c_to_co2
+
+
+def pfc_from_emission_factors(
+    *, aluminium_production: Decimal, cf4_emission_factor: Decimal, c2f6_emission_factor: Decimal
+) -> tuple[Decimal, Decimal]:
+    """``(CF4, C2F6) [t] = EF [kg/t Al] × aluminium_production [t] / 1000`` for each gas.
+
+    IPCC 2006 Vol. 3 Eq. 4.25 (Tier 1, Table 4.15 factors); MEE 2024 without anode-effect data.
+    """
+    return (
+        cf4_emission_factor * aluminium_production / THOUSAND,
+        c2f6_emission_factor * aluminium_production / THOUSAND,
+    )
+
+
+def pfc_cn_mee(
+    *,
+    aluminium_production: Decimal,
+    anode_effect_minutes: Decimal,
+    cf4_slope: Decimal,
+    c2f6_to_cf4: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """China: ``EF_CF4 [kg/t] = cf4_slope × AE-minutes``, ``EF_C2F6 = c2f6_to_cf4 × EF_CF4``; (CF4, C2F6) [t].
+
+    anode_effect_minutes [AE-min/cell-day]; cf4_slope [kg/t per AE-min/cell-day] (0.143);
+    c2f6_to_cf4 [1] (0.1); each gas = EF × aluminium_production [t] / 1000. Reference: MEE 2024.
+    """
+    cf4 = cf4_slope * anode_effect_minutes
+    c2f6 = c2f6_to_cf4 * cf4
+    return cf4 * aluminium_production / THOUSAND, c2f6 * aluminium_production / THOUSAND
+
+
+def pfc_slope(
+    *,
+    aluminium_production: Decimal,
+    anode_effect_minutes: Decimal,
+    slope_cf4: Decimal,
+    c2f6_ratio: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """Slope method: ``CF4 [t] = AE-minutes × slope_cf4 × aluminium_production [t] / 1000``, ``C2F6 = CF4 × ratio``.
+
+    anode_effect_minutes [AE-min/cell-day]; slope_cf4 [kg/t per AE-min/cell-day]; c2f6_ratio [t/t].
+    Reference: IPCC 2006 Vol. 3 Eq. 4.26, Table 4.16.
+    """
+    cf4 = anode_effect_minutes * slope_cf4 * aluminium_production / THOUSAND
+    return cf4, cf4 * c2f6_ratio
+
+
+def pfc_overvoltage(
+    *,
+    aluminium_production: Decimal,
+    overvoltage_mv: Decimal,
+    current_efficiency_percent: Decimal,
+    overvoltage_coefficient: Decimal,
+    c2f6_ratio: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """Overvoltage method: ``CF4 [t] = coefficient × overvoltage / CE × aluminium_production / 1000``.
+
+    overvoltage_coefficient [kg/t per mV]; overvoltage_mv [mV]; current_efficiency_percent [%, e.g.
+    95]; aluminium_production [t]; ``C2F6 = CF4 × c2f6_ratio`` [t/t].
+    Reference: IPCC 2006 Vol. 3 Eq. 4.27, Table 4.16.
+    """
+    cf4 = (
+        overvoltage_coefficient
+        * overvoltage_mv
+        / current_efficiency_percent
+        * aluminium_production
+        / THOUSAND
+    )
+    return cf4, cf4 * c2f6_ratio
+
+
+def pitch_volatiles_carbon(
+    *, green_anodes: Decimal, hydrogen: Decimal, baked_anodes: Decimal, waste_tar: Decimal
+) -> Decimal:
+    """Pitch volatiles burnt while baking [t]: ``green − hydrogen − baked − waste_tar`` (all in t).
+
+    Reference: IPCC 2006 Vol. 3 Eq. 4.22 (before × 44/12).
+    """
+    return green_anodes - hydrogen - baked_anodes - waste_tar
+
+
+def anode_baking_co2(
+    *,
+    green_anodes: Decimal,
+    hydrogen: Decimal,
+    baked_anodes: Decimal,
+    waste_tar: Decimal,
+    packing_coke_rate: Decimal,
+    packing_coke_sulphur_fraction: Decimal,
+    packing_coke_ash_fraction: Decimal,
+    c_to_co2: Decimal,
+) -> Decimal:
+    """Anode baking CO2 [t]: pitch volatiles (Eq. 4.22) plus packing coke (Eq. 4.23).
+
+    ``CO2 = [(green − hydrogen − baked − waste_tar) + packing_coke_rate × baked × (1 − S_pc − Ash_pc)] × c_to_co2``
+
+    green_anodes, hydrogen (H_w), baked_anodes, waste_tar [t]; packing_coke_rate [t coke/t baked anode];
+    S_pc, Ash_pc [t/t]; c_to_co2 = 44/12 [tCO2/tC]. Reference: IPCC 2006 Vol. 3 Eq. 4.22-4.23; IAI
+    Aluminium Sector GHG Protocol.
+    """
+    volatiles = pitch_volatiles_carbon(
+        green_anodes=green_anodes, hydrogen=hydrogen, baked_anodes=baked_anodes, waste_tar=waste_tar
+    )
+    packing_coke = (
+        packing_coke_rate * baked_anodes * (ONE - packing_coke_sulphur_fraction - packing_coke_ash_fraction)
+    )
+    return (volatiles + packing_coke) * c_to_co2
+
+
+# -- line readers ----------------------------------------------------------------------------
+
+
 @method(
     "anode_consumption",
     category="process",
@@ -31,9 +165,12 @@ THOUSAND = Decimal(1000)
     reference="MEE aluminium guideline 2024; IPCC 2006 Vol.3 Eq. 4.21; 40 CFR 98.63",
 )
 def anode_consumption(line: LineReader, methodology: Methodology) -> Emission:
-    """``CO2 = aluminium [t] × net_anode_consumption [tC/t Al] × (1 − S − Ash) × 44/12``."""
-    production, _ = line.quantity("aluminium_production", MASS)  # type: ignore[misc]
-    consumption, _ = line.quantity(  # type: ignore[misc]
+    """``CO2 = aluminium [t] × net_anode_consumption [tC/t Al] × (1 − S − Ash) × 44/12``.
+
+    See :func:`anode_consumption_co2`.
+    """
+    production, _ = line.quantity("aluminium_production", MASS)
+    consumption, _ = line.quantity(
         "net_anode_consumption",
         ("tC/t", "1"),
         plain_unit="1",
@@ -42,10 +179,17 @@ def anode_consumption(line: LineReader, methodology: Methodology) -> Emission:
     )
     sulphur = line.fraction("sulphur_fraction", default=methodology.factor("aluminium.sulphur_fraction"))
     ash = line.fraction("ash_fraction", default=methodology.factor("aluminium.ash_fraction"))
-    assert sulphur is not None and ash is not None
     if sulphur + ash > ONE:
         line.fail("ash_fraction", "fraction_out_of_range", "sulphur_fraction + ash_fraction exceed 1")
-    return Emission(co2=production * consumption * (ONE - sulphur - ash) * methodology.c_to_co2)
+    return Emission(
+        co2=anode_consumption_co2(
+            aluminium_production=production,
+            net_anode_consumption=consumption,
+            sulphur_fraction=sulphur,
+            ash_fraction=ash,
+            c_to_co2=methodology.c_to_co2,
+        )
+    )
 
 
 def _technology(line: LineReader, methodology: Methodology, *, required: bool) -> dict[str, Any]:
@@ -73,11 +217,15 @@ def _cn_mee(line: LineReader, methodology: Methodology, production: Decimal) -> 
         c2f6 = line.coefficient(
             "c2f6_emission_factor", KG_PER_TONNE, default=coefficients["c2f6_without_data"]
         )
-    else:
-        cf4 = coefficients["cf4_slope"].value * minutes
-        c2f6 = coefficients["c2f6_to_cf4"].value * cf4
-    assert cf4 is not None and c2f6 is not None
-    return cf4 * production / THOUSAND, c2f6 * production / THOUSAND
+        return pfc_from_emission_factors(
+            aluminium_production=production, cf4_emission_factor=cf4, c2f6_emission_factor=c2f6
+        )
+    return pfc_cn_mee(
+        aluminium_production=production,
+        anode_effect_minutes=minutes,
+        cf4_slope=coefficients["cf4_slope"].value,
+        c2f6_to_cf4=coefficients["c2f6_to_cf4"].value,
+    )
 
 
 def _slope(line: LineReader, methodology: Methodology, production: Decimal) -> tuple[Decimal, Decimal]:
@@ -96,9 +244,9 @@ def _slope(line: LineReader, methodology: Methodology, production: Decimal) -> t
     ratio = line.coefficient(
         "c2f6_ratio", "1", default=technology.get("c2f6_ratio"), missing=_missing(methodology, "c2f6_ratio")
     )
-    assert minutes is not None and slope is not None and ratio is not None
-    cf4 = minutes * slope * production / THOUSAND
-    return cf4, cf4 * ratio
+    return pfc_slope(
+        aluminium_production=production, anode_effect_minutes=minutes, slope_cf4=slope, c2f6_ratio=ratio
+    )
 
 
 def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal) -> tuple[Decimal, Decimal]:
@@ -109,7 +257,6 @@ def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal
     )
     overvoltage = line.coefficient("overvoltage_mv", "mV")
     efficiency = line.fraction("current_efficiency", upper=Decimal(100))
-    assert overvoltage is not None and efficiency is not None
     # A plain value above 1 is a percentage (95 → 95 %); a fraction or a % quantity is a fraction.
     percent = efficiency if efficiency > ONE else efficiency * 100
     if percent == ZERO:
@@ -123,9 +270,13 @@ def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal
     ratio = line.coefficient(
         "c2f6_ratio", "1", default=technology.get("c2f6_ratio"), missing=_missing(methodology, "c2f6_ratio")
     )
-    assert coefficient is not None and ratio is not None
-    cf4 = coefficient * overvoltage / percent * production / THOUSAND
-    return cf4, cf4 * ratio
+    return pfc_overvoltage(
+        aluminium_production=production,
+        overvoltage_mv=overvoltage,
+        current_efficiency_percent=percent,
+        overvoltage_coefficient=coefficient,
+        c2f6_ratio=ratio,
+    )
 
 
 def _tier1(line: LineReader, methodology: Methodology, production: Decimal) -> tuple[Decimal, Decimal]:
@@ -144,8 +295,9 @@ def _tier1(line: LineReader, methodology: Methodology, production: Decimal) -> t
         default=technology.get("tier1_c2f6"),
         missing=_missing(methodology, "c2f6_emission_factor"),
     )
-    assert cf4 is not None and c2f6 is not None
-    return cf4 * production / THOUSAND, c2f6 * production / THOUSAND
+    return pfc_from_emission_factors(
+        aluminium_production=production, cf4_emission_factor=cf4, c2f6_emission_factor=c2f6
+    )
 
 
 _BASE_FIELDS = ("ref", "source", "month", "method", "aluminium_production", "cell_technology")
@@ -187,7 +339,7 @@ def anode_effect(line: LineReader, methodology: Methodology) -> Emission:
         what="anode-effect method",
         default=methodology.default_anode_effect_method or None,
     )
-    production, _ = line.quantity("aluminium_production", MASS)  # type: ignore[misc]
+    production, _ = line.quantity("aluminium_production", MASS)
     cf4, c2f6 = ANODE_EFFECT_METHODS[variant](line, methodology, production)
     return Emission(cf4=cf4, c2f6=c2f6)
 
@@ -212,13 +364,22 @@ def anode_effect(line: LineReader, methodology: Methodology) -> Emission:
     reference="IPCC 2006 Vol.3 Eq. 4.22-4.23; IAI Aluminium Sector GHG Protocol",
 )
 def anode_baking(line: LineReader, methodology: Methodology) -> Emission:
-    """Pitch volatiles and packing coke burnt while baking anodes.
+    """Pitch volatiles and packing coke burnt while baking anodes (:func:`anode_baking_co2`).
 
     ``CO2 = (green − hydrogen − baked − waste_tar) × 44/12 + packing_coke_rate × baked × (1 − S − Ash) × 44/12``,
-    masses in t; ``hydrogen_content`` as a mass or as a fraction of the green anodes.
+    masses in t; ``hydrogen_content`` as a mass or as a fraction of the green anodes. Without
+    ``hydrogen_content`` the methodology's default fraction of the green anodes applies where it has
+    one (``aluminium.green_anode_hydrogen_fraction``); otherwise the field is required.
     """
-    green, _ = line.quantity("green_anodes", MASS)  # type: ignore[misc]
-    hydrogen, unit = line.quantity("hydrogen_content", ("t", "1"), plain_unit="1")  # type: ignore[misc]
+    green, _ = line.quantity("green_anodes", MASS)
+    hydrogen, unit = line.quantity(
+        "hydrogen_content",
+        ("t", "1"),
+        plain_unit="1",
+        default=methodology.factor("aluminium.green_anode_hydrogen_fraction"),
+        missing=f"{methodology.key} has no default hydrogen content of green anodes: give hydrogen_content "
+        "(t, or a fraction of the green anodes' mass)",
+    )
     if unit == "1":
         if hydrogen > ONE:
             line.fail(
@@ -227,10 +388,13 @@ def anode_baking(line: LineReader, methodology: Methodology) -> Emission:
                 "hydrogen_content as a fraction must lie in [0, 1]",
             )
         hydrogen = hydrogen * green
-    baked, _ = line.quantity("baked_anodes", MASS)  # type: ignore[misc]
+    baked, _ = line.quantity("baked_anodes", MASS)
     waste_tar = line.quantity("waste_tar", MASS, required=False)
-    volatiles = green - hydrogen - baked - (waste_tar[0] if waste_tar else ZERO)
-    if volatiles < ZERO:
+    tar = waste_tar[0] if waste_tar else ZERO
+    if (
+        pitch_volatiles_carbon(green_anodes=green, hydrogen=hydrogen, baked_anodes=baked, waste_tar=tar)
+        < ZERO
+    ):
         line.fail(
             "baked_anodes",
             "negative_net_carbon",
@@ -243,8 +407,17 @@ def anode_baking(line: LineReader, methodology: Methodology) -> Emission:
     ash = line.fraction(
         "packing_coke_ash_fraction", default=methodology.factor("aluminium.packing_coke_ash_fraction")
     )
-    assert rate is not None and sulphur is not None and ash is not None
     if sulphur + ash > ONE:
         line.fail("packing_coke_ash_fraction", "fraction_out_of_range", "sulphur and ash fractions exceed 1")
-    packing_coke = rate * baked * (ONE - sulphur - ash)
-    return Emission(co2=(volatiles + packing_coke) * methodology.c_to_co2)
+    return Emission(
+        co2=anode_baking_co2(
+            green_anodes=green,
+            hydrogen=hydrogen,
+            baked_anodes=baked,
+            waste_tar=tar,
+            packing_coke_rate=rate,
+            packing_coke_sulphur_fraction=sulphur,
+            packing_coke_ash_fraction=ash,
+            c_to_co2=methodology.c_to_co2,
+        )
+    )

@@ -185,9 +185,10 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
         {"CO2": "100"},
     ),
     # IPCC Tier 2 stoichiometry: 1000 × (0.65/0.5603 × 0.43971 + 0.02/0.47803 × 0.52197)
+    # (ipcc-2006@2006.1, no CF_ckd; 2006.2 is in test_ipcc_2006_2.py)
     (
         "clinker-carbonate-ipcc",
-        "ipcc-2006",
+        "ipcc-2006@2006.1",
         {"source": "clinker_carbonate", "clinker": q("1000", "t"), "mgo_fraction": "0.02"},
         {"CO2": "531.942786697"},
     ),
