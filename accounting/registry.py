@@ -10,7 +10,7 @@ start-up and never at request time. Registering the same (kind, variant) twice i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from accounting.errors import RegistryError
@@ -41,6 +41,8 @@ class Method:
     function: MethodFunction
     reference: str
     allowed_fields: frozenset[str]
+    #: What each field is (shape, units, required, default): ``accounting.fields`` declares it.
+    spec: tuple[Any, ...] = ()
 
 
 _METHODS: dict[tuple[str, str], Method] = {}
@@ -80,6 +82,14 @@ def method(
         return function
 
     return register
+
+
+def describe(kind: str, spec: tuple[Any, ...]) -> None:
+    """Attach the field declarations ``spec`` (:mod:`accounting.fields`) to every variant of ``kind``:
+    each variant keeps those of the fields it reads."""
+    for key, found in _METHODS.items():
+        if found.kind == kind:
+            _METHODS[key] = replace(found, spec=tuple(f for f in spec if f.name in found.fields))
 
 
 def lookup(kind: str, variant: str) -> Method:

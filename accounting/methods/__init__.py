@@ -2,4 +2,7 @@
 
 from accounting.methods import aluminium, cement, energy, fuel, production, steel
 
+# isort: split
+import accounting.fields  # noqa: F401  (describes each kind's fields, once every method is registered)
+
 __all__ = ["aluminium", "cement", "energy", "fuel", "production", "steel"]
