@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mrv.domain.canonical import canonical_json, jsonable
 from mrv.models import AuditChainHead, AuditEvent, Facility, Organisation
+from mrv.services.rows import insert_parts, mark_saved, placeholders
 
 GENESIS = "0" * 64
 
@@ -45,6 +46,38 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _lock_head() -> tuple[int, str]:
+    """Lock the chain head (until the transaction ends) and read its sequence and hash."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    statement = f"SELECT sequence, hash FROM {AuditChainHead._meta.db_table} WHERE id = 1{lock}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        row = cursor.fetchone()
+        if row is None:  # a fresh database (the migration creates the row; a flushed test database has none)
+            AuditChainHead.objects.get_or_create(pk=1)
+            cursor.execute(statement)
+            row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _append(event: AuditEvent) -> None:
+    """Insert the event and move the chain head to it: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
+        return
+    columns, values = insert_parts(event)
+    head = AuditChainHead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH event AS (INSERT INTO {AuditEvent._meta.db_table} ({columns}) "
+            f"VALUES ({placeholders(values)}) RETURNING id) "
+            f"UPDATE {head} SET sequence = %s, hash = %s FROM event WHERE {head}.id = 1 RETURNING event.id",
+            [*values, event.sequence, event.hash],
+        )
+        mark_saved(event, cursor.fetchone()[0])
+
+
 @transaction.atomic(savepoint=False)
 def audit_record(
     *,
@@ -59,12 +92,9 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain."""
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # a fresh database (the migration creates the row; a flushed test database has none)
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    sequence, previous_hash = _lock_head()
     event = AuditEvent(
-        sequence=head.sequence + 1,
+        sequence=sequence + 1,
         at=timezone.now(),
         actor=actor,
         actor_name=getattr(actor, "username", "") or "",
@@ -78,11 +108,10 @@ def audit_record(
         before_digest=before_digest,
         after_digest=after_digest,
         data=jsonable(data or {}),
-        previous_hash=head.hash,
+        previous_hash=previous_hash,
     )
     event.hash = _event_hash(_fields(event))
-    event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=head.pk).update(sequence=event.sequence, hash=event.hash)
+    _append(event)
     return event
 
 

@@ -27,6 +27,7 @@ from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
 from mrv.services.rollup import rollup_replace
+from mrv.services.rows import insert_parts, mark_saved, placeholders
 
 Status = ReportRevision.Status
 REVISABLE = (Status.RETURNED, Status.VERIFIED)
@@ -180,8 +181,11 @@ def report_create(
     )
     try:
         with transaction.atomic():
-            report = Report.objects.create(facility=facility, year=year, month=month, created_by=by)
-            revision = _new_revision(report=report, number=1, by=by, lines=lines, calculation=calculation)
+            report = Report(facility=facility, year=year, month=month, created_by=by)
+            revision = ReportRevision(report=report, number=1, created_by=by)
+            _apply_totals(revision=revision, calculation=calculation)
+            _insert_report(report=report, revision=revision)
+            _insert_lines(revision=revision, lines=lines, calculation=calculation)
             audit_record(
                 actor=by,
                 action="report.create",
@@ -199,6 +203,29 @@ def report_create(
             [{"pointer": "/year", "code": "duplicate", "detail": "a report exists for this period"}],
         ) from None
     return Draft(report, revision, calculation)
+
+
+def _insert_report(*, report: Report, revision: ReportRevision) -> None:
+    """Insert a new report with its first revision: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        report.save(force_insert=True)
+        revision.report = report
+        revision.save(force_insert=True)
+        return
+    report_columns, report_values = insert_parts(report)
+    columns, values = insert_parts(revision, omit=("report",))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH report AS (INSERT INTO {Report._meta.db_table} ({report_columns}) "
+            f"VALUES ({placeholders(report_values)}) RETURNING id) "
+            f"INSERT INTO {ReportRevision._meta.db_table} (report_id, {columns}) "
+            f"VALUES ((SELECT id FROM report), {placeholders(values)}) RETURNING report_id, id",
+            [*report_values, *values],
+        )
+        report_id, revision_id = cursor.fetchone()
+    mark_saved(report, report_id)
+    mark_saved(revision, revision_id)
+    revision.report = report
 
 
 def _new_revision(
