@@ -28,6 +28,7 @@ MAX_NESTING_DEPTH = 64
 _NOT_STRUCTURAL = bytes(byte for byte in range(256) if byte not in b'[]{}"')
 _BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_NUL_ESCAPE = "\\u0000"
 
 
 def _refuse_oversized(parser_context: Mapping[str, Any] | None) -> None:
@@ -88,7 +89,34 @@ def loads_exact(body: bytes) -> Any:
         raise ParseError(f"The request body is not valid JSON: {exc}") from exc
     if _SURROGATE_ESCAPE.search(text) and _has_unpaired_surrogate(data):
         raise ParseError("The request body contains an unpaired UTF-16 surrogate escape.")
+    if _NUL_ESCAPE in text:
+        pointer = _nul_pointer(data, "")
+        if pointer is not None:
+            raise ParseError(
+                f"The text at {pointer or '/'} contains a NUL character (\\u0000), which no field accepts; "
+                "remove it and send the request again."
+            )
     return data
+
+
+def _nul_pointer(data: Any, pointer: str) -> str | None:
+    """The JSON pointer of the first key or string holding a NUL character, or None."""
+    if isinstance(data, str):
+        return pointer if "\x00" in data else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+            if "\x00" in key:
+                return here.replace("\x00", "\\u0000")
+            found = _nul_pointer(value, here)
+            if found is not None:
+                return found
+    if isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _nul_pointer(value, f"{pointer}/{index}")
+            if found is not None:
+                return found
+    return None
 
 
 class DecimalJSONParser(JSONParser):

@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from accounting.registry import registered
+from mrv.domain.cells import export_cell
 
 COMMON = ("ref", "source", "month")
 #: Fields holding a code, a choice or a bare number: they get no unit column.
@@ -185,18 +187,52 @@ def column_for(pointer: str, row: dict[str, str]) -> tuple[int, str]:
 
 
 # -- reading ------------------------------------------------------------------------------------------
+#: Longest text accepted in one cell (a list cell holds a JSON array of a few items).
+MAX_CELL_CHARS = 4096
+#: XLSX is a ZIP of XML: refuse before parsing when it would inflate beyond these bounds.
+MAX_XLSX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_XLSX_RATIO = 100
+CSV_DELIMITERS = (",", ";", "\t")
+
+
 def read_rows(content: bytes, file_format: str) -> list[dict[str, str]]:
-    """Rows of a CSV (UTF-8, optional BOM) or XLSX file as dicts keyed by the header row."""
-    rows = list(_csv_rows(content) if file_format == "csv" else _xlsx_rows(content))
-    if not rows:
+    """Rows of a CSV or XLSX file as dicts keyed by the header row.
+
+    Rows are streamed and counting stops at the cap plus one, so a file of a million rows costs no more
+    than one of ``MAX_ROWS + 1``; cells are bounded; a NUL character in a cell is refused.
+    """
+    rows = _csv_rows(content) if file_format == "csv" else _xlsx_rows(content)
+    first = next(rows, None)
+    if first is None:
         raise LineFileError("the file has no header row")
-    header = [str(name).strip() if name is not None else "" for name in rows[0]]
+    header = [str(name).strip() if name is not None else "" for name in first]
     if "source" not in header:
-        raise LineFileError("the header row must name the columns; 'source' is required")
-    body = [r for r in rows[1:] if any(cell not in (None, "") for cell in r)]
-    if len(body) > MAX_ROWS:
-        raise LineFileError(f"at most {MAX_ROWS} rows per file")
-    return [{name: _text(cell) for name, cell in zip(header, r, strict=False) if name} for r in body]
+        raise LineFileError(
+            "the header row must name the columns and include 'source'; download the template from "
+            "/api/v1/reports/lines/template/?sector=<sector>&format=csv|xlsx"
+        )
+    body: list[dict[str, str]] = []
+    for number, row in enumerate(rows, start=2):
+        if not any(cell not in (None, "") for cell in row):
+            continue
+        if len(body) == MAX_ROWS:
+            raise LineFileError(f"at most {MAX_ROWS} rows per file; split the file and import it in parts")
+        cells: dict[str, str] = {}
+        for name, cell in zip(header, row, strict=False):
+            if not name:
+                continue
+            text = _text(cell)
+            if len(text) > MAX_CELL_CHARS:
+                raise LineFileError(
+                    f"row {number}, column {name!r}: a cell holds at most {MAX_CELL_CHARS} characters"
+                )
+            if "\x00" in text:
+                raise LineFileError(
+                    f"row {number}, column {name!r}: the cell contains a NUL character; remove it"
+                )
+            cells[name] = text
+        body.append(cells)
+    return body
 
 
 def _text(cell: Any) -> str:
@@ -207,45 +243,145 @@ def _text(cell: Any) -> str:
     return str(cell)
 
 
-def _csv_rows(content: bytes) -> Iterator[list[str]]:
+def decode_csv(content: bytes) -> str:
+    """The text of a CSV file: UTF-8 (with or without BOM), else GB18030, else a 400 naming both.
+
+    A short GB18030 text can also be valid UTF-8 (煤 is C3 BA, which UTF-8 reads as ú): when the UTF-8
+    reading holds Latin-1 letters and the GB18030 reading holds as many Chinese characters, the file is
+    GB18030 (activity data is not written in accented Latin).
+    """
+    if content.startswith(b"\xef\xbb\xbf"):
+        return _decode(content, "utf-8-sig")
     try:
-        text = content.decode("utf-8-sig")
+        text = content.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise LineFileError(f"the CSV file is not UTF-8 (byte {error.start})") from error
-    yield from csv.reader(io.StringIO(text))
+        try:
+            return content.decode("gb18030")
+        except UnicodeDecodeError:
+            raise LineFileError(
+                f"the CSV file is neither UTF-8 nor GB18030 (first bad byte at {error.start}); save it "
+                "as 'CSV UTF-8' from the spreadsheet program"
+            ) from None
+    latin = len(_LATIN1_LETTERS.findall(text))
+    if latin:
+        try:
+            chinese = content.decode("gb18030")
+        except UnicodeDecodeError:
+            return text
+        if len(_CJK.findall(chinese)) >= latin:
+            return chinese
+    return text
+
+
+_LATIN1_LETTERS = re.compile("[\u00c0-\u00ff]")
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _decode(content: bytes, encoding: str) -> str:
+    try:
+        return content.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise LineFileError(
+            f"the CSV file starts with a UTF-8 mark but is not UTF-8 (byte {error.start}); save it as "
+            "'CSV UTF-8' from the spreadsheet program"
+        ) from error
+
+
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV file, from its header row: comma, semicolon or tab (whichever splits it
+    into the most columns, 'source' among them)."""
+    header = text.split("\n", 1)[0]
+    best, columns = ",", 0
+    for delimiter in CSV_DELIMITERS:
+        names = [name.strip().strip('"') for name in header.split(delimiter)]
+        if "source" in names and len(names) > columns:
+            best, columns = delimiter, len(names)
+    return best
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    text = decode_csv(content)
+    reader = csv.reader(io.StringIO(text), delimiter=csv_delimiter(text))
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise LineFileError(
+            f"row {reader.line_num}: the CSV file cannot be read ({error}); a cell holds at most "
+            f"{MAX_CELL_CHARS} characters"
+        ) from error
+
+
+def _check_xlsx_size(content: bytes) -> None:
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise LineFileError("the file is not a readable XLSX workbook") from error
+    inflated = sum(member.file_size for member in members)
+    if inflated > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise LineFileError(
+            f"the workbook inflates to {inflated} bytes, more than {MAX_XLSX_UNCOMPRESSED_BYTES}; "
+            f"import at most {MAX_ROWS} rows per file"
+        )
+    if inflated > 1024 * 1024 and inflated > MAX_XLSX_RATIO * max(len(content), 1):
+        raise LineFileError(
+            f"the workbook is compressed more than {MAX_XLSX_RATIO}:1, which no activity data needs; "
+            "refused as a decompression bomb"
+        )
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
+    _check_xlsx_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
         raise LineFileError("the file is not a readable XLSX workbook") from error
-    sheet = workbook.active
-    if sheet is None:
-        raise LineFileError("the workbook has no sheet")
-    for values in sheet.iter_rows(values_only=True):
-        yield list(values)
-    workbook.close()
+    try:
+        sheet = workbook.active
+        if sheet is None:
+            raise LineFileError("the workbook has no sheet")
+        for values in sheet.iter_rows(values_only=True):
+            yield list(values)
+    finally:
+        workbook.close()
 
 
 # -- writing ------------------------------------------------------------------------------------------
-def write(names: list[str], rows: Iterable[dict[str, str]], file_format: str) -> bytes:
-    """A CSV or XLSX file with header ``names`` and ``rows`` (all cells as text)."""
+def write(names: list[str], rows: Iterable[Mapping[str, Any]], file_format: str) -> bytes:
+    """A CSV or XLSX file with header ``names`` and ``rows``, every cell through
+    :func:`mrv.domain.cells.export_cell`: numbers in plain notation, text that a spreadsheet would
+    evaluate kept inert (a leading apostrophe in CSV, a quote-prefixed string cell in XLSX)."""
     if file_format == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=names, extrasaction="raise")
-        writer.writeheader()
-        writer.writerows(rows)
+        # Every field quoted: a ';' in a cell cannot start a new cell for a semicolon-separated reader.
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+        writer.writerow([export_cell(name).csv_text for name in names])
+        writer.writerows([export_cell(row.get(name)).csv_text for name in names] for row in rows)
         return buffer.getvalue().encode("utf-8")
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("lines")
-    sheet.append(names)
+
+    def xlsx_cell(value: Any) -> WriteOnlyCell:
+        cell = export_cell(value)
+        written = WriteOnlyCell(sheet)
+        # Always a string, set after the value: openpyxl would make "=..." a formula and "#REF!" an error.
+        written.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell.text)
+        written.data_type = "s"
+        if cell.inert:
+            written.quotePrefix = True
+        return written
+
+    sheet.append([xlsx_cell(name) for name in names])
     for row in rows:
-        sheet.append([row.get(name, "") for name in names])
+        sheet.append([xlsx_cell(row.get(name)) for name in names])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
