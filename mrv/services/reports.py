@@ -20,7 +20,7 @@ from django.utils import timezone
 import accounting
 from accounting.engine import Calculation
 from accounting.numbers import plain
-from mrv.domain import linefiles
+from mrv.domain import linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
@@ -30,7 +30,6 @@ from mrv.services.rollup import rollup_replace
 from mrv.services.rows import insert_parts, mark_saved, placeholders
 
 Status = ReportRevision.Status
-REVISABLE = (Status.RETURNED, Status.VERIFIED)
 ZERO = Decimal(0)
 
 
@@ -238,13 +237,17 @@ def _new_revision(
     return revision
 
 
-def _draft(report: Report) -> ReportRevision:
+def _refused(revision: ReportRevision, error: workflow.IllegalMove) -> Conflict:
+    """An illegal workflow move as a 409, refused before the database trigger would."""
+    return Conflict(f"revision {revision.number} is {revision.status}: {error.detail}")
+
+
+def _draft(report: Report, *, action: str = "edit") -> ReportRevision:
     revision = _latest(report, lock=True)
-    if revision.status != Status.DRAFT:
-        raise Conflict(
-            f"revision {revision.number} is {revision.status} and cannot be changed; "
-            "revise the report to correct it"
-        )
+    try:
+        workflow.require(action, revision.status)
+    except workflow.IllegalMove as error:
+        raise _refused(revision, error) from None
     return revision
 
 
@@ -289,7 +292,7 @@ def report_update(
 @transaction.atomic
 def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
     """Delete a draft: the whole report when it has never been submitted, else only the draft revision."""
-    revision = _draft(report)
+    revision = _draft(report, action="delete")
     facility, report_id, number = report.facility, report.pk, revision.number
     if number == 1:
         revision.activity_lines.all().delete()
@@ -313,7 +316,7 @@ def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
 def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     """Freeze the draft revision: digest of its canonical inputs, status ``submitted``; create its
     verification job, queued when the transaction commits."""
-    revision = _draft(report)
+    revision = _draft(report, action="submit")
     lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
     if not lines:
         raise Conflict("a report without activity lines cannot be submitted")
@@ -350,10 +353,10 @@ def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     default applies to a corrected report); the revision it replaces keeps its own version and figures.
     """
     latest = _latest(report, lock=True)
-    if latest.status not in REVISABLE:
-        raise Conflict(
-            f"revision {latest.number} is {latest.status}; only a returned or verified report can be revised"
-        )
+    try:
+        workflow.require("revise", latest.status)
+    except workflow.IllegalMove as error:
+        raise _refused(latest, error) from None
     lines = list(latest.activity_lines.order_by("index").values_list("inputs", flat=True))
     calculation = _calculate(
         facility=report.facility, year=report.year, methodology=latest.methodology, lines=lines
@@ -387,6 +390,10 @@ def revision_transition(
             ReportRevision.objects.select_for_update().select_related("report__facility").get(pk=revision.pk)
         )
         before = locked.status
+        try:
+            workflow.move(before, status)
+        except workflow.IllegalMove as error:
+            raise _refused(locked, error) from None
         locked.status, locked.status_changed_at = status, timezone.now()
         locked.save(update_fields=["status", "status_changed_at"])
         if status == Status.VERIFIED:
