@@ -45,7 +45,8 @@ class TableRenderer(renderers.BaseRenderer):
     """A table ``{"columns": [...], "rows": [{column: value}], "filename": ...}`` as a file.
 
     Selected with ``?format=csv`` / ``?format=xlsx`` or the ``Accept`` header. Cells are written as
-    text (numbers in plain decimal notation), so a spreadsheet shows exactly the service's figures.
+    text (numbers in plain decimal notation), so a spreadsheet shows exactly the service's figures;
+    text that a spreadsheet would evaluate as a formula is kept inert (:mod:`mrv.domain.cells`).
     Anything that is not a table (a problem document) falls back to JSON.
     """
 
@@ -67,14 +68,8 @@ class TableRenderer(renderers.BaseRenderer):
         response = (renderer_context or {}).get("response")
         if response is not None and data.get("filename"):
             response["Content-Disposition"] = f'attachment; filename="{data["filename"]}.{self.file_format}"'
-        rows = (
-            {
-                column: plain(value) if isinstance(value, Decimal) else ("" if value is None else str(value))
-                for column, value in row.items()
-            }
-            for row in data["rows"]
-        )
-        return linefiles.write(list(data["columns"]), rows, self.file_format)
+        # Values go to the writer as they are: it tells numbers from text (mrv.domain.cells).
+        return linefiles.write(list(data["columns"]), data["rows"], self.file_format)
 
 
 class CSVRenderer(TableRenderer):
