@@ -1,5 +1,8 @@
 """Celery tasks: thin adapters that take ids, load, and call one service.
 
+Each is registered under the name a service enqueues it by (mrv/services/background.py): this module
+imports the services, and no service imports it.
+
 ``run_verification_checks`` is idempotent (the job row is the unique key), so it is acknowledged late
 (a worker that dies mid-run leaves the message to be redelivered) and retried on transient errors only.
 """
@@ -12,6 +15,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from mrv.services import background
 from mrv.services.imports import import_job_run
 from mrv.services.verification import checks_run, jobs_requeue_stuck
 
@@ -26,7 +30,7 @@ def ping() -> str:
 
 
 @shared_task(
-    name="mrv.run_verification_checks",
+    name=background.RUN_VERIFICATION_CHECKS,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
@@ -39,14 +43,14 @@ def run_verification_checks(job_id: int) -> str:
     return checks_run(job_id=job_id)
 
 
-@shared_task(name="mrv.sweep_stuck_jobs")
+@shared_task(name=background.SWEEP_STUCK_JOBS)
 def sweep_stuck_jobs() -> int:
     """Periodic (Celery beat): re-enqueue jobs stuck in queued/running past MRV_JOB_STUCK_SECONDS."""
     return jobs_requeue_stuck(older_than=timedelta(seconds=settings.MRV_JOB_STUCK_SECONDS))
 
 
 @shared_task(
-    name="mrv.import_lines",
+    name=background.IMPORT_LINES,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,

@@ -11,6 +11,7 @@ from accounting.errors import AccountingError
 from mrv.domain.canonical import jsonable
 from mrv.errors import Conflict, ServiceError
 from mrv.models import ImportJob, Report, ReportRevision
+from mrv.services.background import IMPORT_LINES, enqueue_on_commit
 from mrv.services.reports import lines_import
 
 Status = ImportJob.Status
@@ -27,9 +28,7 @@ def import_job_create(
     job = ImportJob.objects.create(
         report=report, created_by=by, file_format=file_format, content=content, dry_run=dry_run, append=append
     )
-    from mrv.tasks import import_lines
-
-    import_lines.delay_on_commit(job.pk)
+    enqueue_on_commit(IMPORT_LINES, job.pk)
     return job
 
 

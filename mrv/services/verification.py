@@ -26,6 +26,7 @@ from mrv.errors import Conflict, InvalidRequest, ServiceError
 from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
 from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
 from mrv.services.audit import audit_record
+from mrv.services.background import RUN_VERIFICATION_CHECKS, enqueue_on_commit
 from mrv.services.reports import revision_transition
 
 Job = VerificationJob
@@ -37,9 +38,7 @@ VERIFYING_OPINIONS = (Job.Opinion.VERIFIED, Job.Opinion.VERIFIED_WITH_COMMENTS)
 
 
 def _enqueue(job: VerificationJob) -> None:
-    from mrv.tasks import run_verification_checks
-
-    run_verification_checks.delay_on_commit(job.pk)
+    enqueue_on_commit(RUN_VERIFICATION_CHECKS, job.pk)
 
 
 def job_create_for_submission(*, revision: ReportRevision) -> VerificationJob:
