@@ -14,6 +14,7 @@ from mrv.services.facilities import facility_create
 from mrv.services.verification import checks_run, jobs_requeue_stuck
 from tests.mrv import factories
 from tests.mrv.factories import World
+from tests.mrv.queues import own_queue, taken
 from tests.mrv.verification_helpers import FAULTS, plausible_cement
 
 pytestmark = pytest.mark.django_db
@@ -257,13 +258,19 @@ def test_recalculation_job_under_another_methodology(world: World) -> None:
     )
 
 
-def test_the_sweeper_requeues_stuck_jobs(world: World) -> None:
-    job = submit(world, plausible_cement())
-    assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 0
-    VerificationJob.objects.filter(pk=job.pk).update(enqueued_at=job.enqueued_at - timedelta(hours=1))
-    assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 1
+def test_the_sweeper_requeues_stuck_jobs(world: World, django_capture_on_commit_callbacks: Any) -> None:
+    job = submit(world, plausible_cement())  # its own message is never published: the test never commits
+    stuck_since = job.enqueued_at - timedelta(hours=1)
+    with own_queue() as queue:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 0
+        assert taken(queue) == [], "a job younger than the cutoff is left alone"
+        VerificationJob.objects.filter(pk=job.pk).update(enqueued_at=stuck_since)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs_requeue_stuck(older_than=timedelta(minutes=5)) == 1
+        assert taken(queue) == [("mrv.run_verification_checks", [job.pk])], "the job is published again"
     job.refresh_from_db()
-    assert job.status == "queued"
+    assert job.status == "queued" and job.enqueued_at > stuck_since
 
 
 def test_frozen_inputs_that_no_longer_calculate_fail_the_job_with_a_reason(world: World) -> None:
