@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+import mrv.observability.propagation  # noqa: F401  (signals: request ids in task headers, JSON worker logs)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mrv")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -222,11 +223,72 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- logging ------------------------------------------------------------------------------------
+# --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------
+# Kept together at the end: they wrap what the sections above configure.
+
+# JSON lines on standard error, each with the request id (and the task, in the worker); tokens and
+# e-mail addresses are redacted (mrv/observability/logs.py). MRV_LOG_FORMAT=plain for humans.
+MRV_LOG_FORMAT = env.str("MRV_LOG_FORMAT", default="json")
+if MRV_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("MRV_LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mrv.observability.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "mrv.observability.logs.JsonFormatter"},
+        "plain": {"()": "mrv.observability.logs.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": MRV_LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("MRV_LOG_LEVEL", default="INFO")},
 }
+
+# Prometheus metrics at /metrics (django-prometheus, plus the service's own gauges), readable with
+# "Authorization: Bearer <MRV_METRICS_TOKEN>"; without a token only from loopback, and never in production.
+MRV_METRICS_TOKEN = env.str("MRV_METRICS_TOKEN", default="")
+_PROMETHEUS_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
+# The request id first (every response and log line has it), Prometheus around everything else, the
+# CSP header beside Django's other security headers; django-axes stays last.
+MIDDLEWARE.insert(0, "mrv.observability.middleware.RequestIdMiddleware")
+MIDDLEWARE.insert(1, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+_AXES = "axes.middleware.AxesMiddleware"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index(_AXES) if _AXES in MIDDLEWARE else len(MIDDLEWARE),
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+)
+
+# Security headers on every response: Content-Security-Policy (django-csp; the dashboard and the
+# sign-in page carry their one inline style with a per-response nonce, nothing else inline runs),
+# and from Django: X-Content-Type-Options: nosniff, Referrer-Policy: same-origin,
+# Cross-Origin-Opener-Policy: same-origin, X-Frame-Options: DENY (set above).
+SECURE_REFERRER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Uploads: the whole body is bounded by MRV_MAX_BODY_BYTES (413 problem document, above and in
+# mrv/api/parsers.py); at most MRV_MAX_UPLOAD_FILES files and 1,000 form fields per request (413);
+# an uploaded file over 2.5 MiB is spooled to a temporary file instead of memory.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("MRV_MAX_UPLOAD_FILES", default=10)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = min(MRV_MAX_BODY_BYTES, 2_621_440)

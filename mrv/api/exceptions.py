@@ -13,6 +13,7 @@
 | ``NotAcceptable``                           | 406    | ``not_acceptable``     |
 | ``UnsupportedMediaType``                    | 415    | ``unsupported_media_type`` |
 | ``RequestDataTooBig`` (over MRV_MAX_BODY_BYTES) | 413 | ``request_too_large`` |
+| ``TooManyFilesSent``, ``TooManyFieldsSent`` (MRV_MAX_UPLOAD_FILES) | 413 | ``too_many_parts`` |
 | ``mrv.errors.ServiceError``                 | its ``status`` (400, 409, 422) | its ``code`` |
 | ``Throttled``                               | 429    | ``throttled``          |
 
@@ -28,8 +29,9 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
@@ -103,6 +105,21 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
                 title="Request body too large",
                 detail=detail,
                 errors=[{"pointer": "", "code": "request_too_large", "detail": detail}],
+            ),
+            {},
+        )
+    if isinstance(exc, TooManyFilesSent | TooManyFieldsSent):
+        detail = (
+            "The request has more files or form fields than this service accepts "
+            f"({settings.DATA_UPLOAD_MAX_NUMBER_FILES} files, {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields)."
+        )
+        return (
+            problem_document(
+                status=413,
+                code="too_many_parts",
+                title="Too many files or fields",
+                detail=detail,
+                errors=[{"pointer": "", "code": "too_many_parts", "detail": detail}],
             ),
             {},
         )
