@@ -10,15 +10,36 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounting.engine import SECTORS
+from mrv.domain import workflow
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.validators import USCC_LENGTH, validate_credit_code
 
 
+# -- the vocabularies, defined once: models, check constraints, filters and serializers use these --------
+class OrganisationKind(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    VERIFICATION_BODY = "verification_body", "Verification body"
+    AUTHORITY = "authority", "Competent authority"
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    VERIFIER = "verifier", "Verifier"
+    REGULATOR = "regulator", "Regulator"
+
+
+#: The display name of each sector of ``accounting.engine.SECTORS`` (the engine's vocabulary).
+SECTOR_LABELS = {
+    "cement": "Cement (clinker)",
+    "steel": "Iron and steel",
+    "aluminium": "Electrolytic aluminium",
+}
+Sector = models.TextChoices("Sector", [(code.upper(), (code, SECTOR_LABELS[code])) for code in SECTORS])
+
+
 class Organisation(models.Model):
-    class Kind(models.TextChoices):
-        OPERATOR = "operator", "Operator"
-        VERIFICATION_BODY = "verification_body", "Verification body"
-        AUTHORITY = "authority", "Competent authority"
+    Kind = OrganisationKind
 
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -35,7 +56,7 @@ class Organisation(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["operator", "verification_body", "authority"]),
+                condition=models.Q(kind__in=OrganisationKind.values),
                 name="organisation_kind_valid",
             ),
         ]
@@ -47,10 +68,7 @@ class Organisation(models.Model):
 class Membership(models.Model):
     """A user's place in one organisation and the role it gives them."""
 
-    class Role(models.TextChoices):
-        OPERATOR = "operator", "Operator"
-        VERIFIER = "verifier", "Verifier"
-        REGULATOR = "regulator", "Regulator"
+    Role = Role
 
     #: The organisation kind each role belongs to.
     KIND_FOR_ROLE = {
@@ -66,7 +84,7 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(role__in=["operator", "verifier", "regulator"]),
+                condition=models.Q(role__in=Role.values),
                 name="membership_role_valid",
             ),
         ]
@@ -78,10 +96,7 @@ class Membership(models.Model):
 class Facility(models.Model):
     """An installation covered by the ETS, run by an operator and verified by a verification body."""
 
-    class Sector(models.TextChoices):
-        CEMENT = "cement", "Cement (clinker)"
-        STEEL = "steel", "Iron and steel"
-        ALUMINIUM = "aluminium", "Electrolytic aluminium"
+    Sector = Sector
 
     name = models.CharField(max_length=200)
     operator = models.ForeignKey(
@@ -108,7 +123,7 @@ class Facility(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["operator", "name"], name="facility_name_unique_per_operator"),
             models.CheckConstraint(
-                condition=models.Q(sector__in=["cement", "steel", "aluminium"]), name="facility_sector_valid"
+                condition=models.Q(sector__in=Sector.values), name="facility_sector_valid"
             ),
         ]
         indexes = [models.Index(fields=["sector", "province"])]
@@ -193,17 +208,7 @@ class ReportRevision(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["report", "number"], name="revision_number_unique"),
             models.CheckConstraint(
-                condition=models.Q(
-                    status__in=[
-                        "draft",
-                        "submitted",
-                        "checks_running",
-                        "in_verification",
-                        "verified",
-                        "returned",
-                    ]
-                ),
-                name="revision_status_valid",
+                condition=models.Q(status__in=list(workflow.STATUSES)), name="revision_status_valid"
             ),
         ]
         indexes = [models.Index(fields=["status"])]

@@ -15,15 +15,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from accounting.methodologies import GASES
 from accounting.numbers import present
+from accounting.registry import CATEGORIES, DIRECT_CATEGORIES
 from mrv.models import EmissionRollup, EmissionRollupMonthly, Facility
 
 GROUPS = ("sector", "province", "year", "month", "facility", "gas", "category")
 COLUMNS = ("sector", "province", "year", "month", "facility")
 FILTERS = ("year", "sector", "province")
-CATEGORIES = ("combustion", "process", "indirect_electricity", "indirect_heat")
-DIRECT = ("combustion", "process")
-GASES = ("CO2", "CF4", "C2F6")
+DIRECT = tuple(c for c in CATEGORIES if c in DIRECT_CATEGORIES)
 SUMS = (*CATEGORIES, "co2", "cf4", "c2f6", "co2e_cf4", "co2e_c2f6")
 ZERO = Decimal(0)
 

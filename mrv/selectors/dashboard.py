@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from accounting.engine import SECTORS
 from accounting.numbers import plain
 from mrv.models import EmissionRollup
 from mrv.selectors.aggregates import aggregate_totals
 from mrv.selectors.comparison import facility_comparison
-from mrv.selectors.scoping import SECTORS
 
 BAR_WIDTH = 480
 ROW_HEIGHT = 22

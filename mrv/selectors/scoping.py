@@ -14,8 +14,7 @@ from django.db.models import Q, QuerySet
 
 from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision, VerificationJob
 
-OPERATOR, VERIFIER, REGULATOR = "operator", "verifier", "regulator"
-SECTORS = ("cement", "steel", "aluminium")
+OPERATOR, VERIFIER, REGULATOR = Membership.Role.OPERATOR, Membership.Role.VERIFIER, Membership.Role.REGULATOR
 
 
 def membership(user: AbstractBaseUser) -> Membership | None:

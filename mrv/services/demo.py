@@ -77,7 +77,7 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
                 verification_body=organisations[entry["verification_body"]],
             )
         facilities[entry["name"]] = facility
-    operators = {m.organisation_id: m.user for m in Membership.objects.filter(role="operator")}
+    operators = {m.organisation_id: m.user for m in Membership.objects.filter(role=Membership.Role.OPERATOR)}
     verifier = get_user_model().objects.get(username="demo-verifier")
     for entry in demo["reports"]:
         facility = facilities[entry["facility"]]

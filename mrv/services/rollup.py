@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 import accounting
+from accounting.registry import CATEGORIES
 from mrv.models import ActivityLine, EmissionRollup, EmissionRollupMonthly, ReportRevision
 
-CATEGORIES = ("combustion", "process", "indirect_electricity", "indirect_heat")
 FIGURES = (*CATEGORIES, "co2", "cf4", "c2f6", "co2e_cf4", "co2e_c2f6", "lines")
 ZERO = Decimal(0)
 STORED = Decimal("1e-12")
