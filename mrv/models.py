@@ -404,12 +404,14 @@ class Finding(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    overridden = models.BooleanField(default=False)
-    override_justification = models.TextField(blank=True)
-    overridden_by = models.ForeignKey(
+    #: The verifier's answer to an automated warning: acknowledged with a note, and (when
+    #: ``misstatement_co2e`` is set) turned into a misstatement that counts towards materiality.
+    acknowledged = models.BooleanField(default=False)
+    acknowledgement_note = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    overridden_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job_id", "id"]

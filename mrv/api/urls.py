@@ -36,9 +36,9 @@ urlpatterns = [
     path("verification-jobs/<int:pk>/claim/", verification.JobClaimView.as_view(), name="job-claim"),
     path("verification-jobs/<int:pk>/findings/", verification.JobFindingsView.as_view(), name="job-findings"),
     path(
-        "verification-jobs/<int:pk>/findings/<int:finding>/override/",
-        verification.FindingOverrideView.as_view(),
-        name="job-finding-override",
+        "verification-jobs/<int:pk>/findings/<int:finding>/acknowledge/",
+        verification.FindingAcknowledgeView.as_view(),
+        name="job-finding-acknowledge",
     ),
     path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
     path("import-jobs/<int:pk>/", reporting.ImportJobDetailView.as_view(), name="import-job-detail"),

@@ -1,4 +1,5 @@
-"""The verifier's queue: verification jobs, claim, findings, overrides, opinion; recalculation jobs."""
+"""The verifier's queue: verification jobs, claim, findings, answers to automated findings, opinion;
+recalculation jobs."""
 
 from __future__ import annotations
 
@@ -34,8 +35,13 @@ class FindingInput(serializers.Serializer):
     )
 
 
-class OverrideInput(serializers.Serializer):
-    justification = serializers.CharField(max_length=4000)
+class AcknowledgeInput(serializers.Serializer):
+    """The verifier's answer to an automated warning: a note, and the misstatement it amounts to if any."""
+
+    note = serializers.CharField(max_length=4000)
+    misstatement_co2e = serializers.DecimalField(
+        max_digits=28, decimal_places=9, required=False, allow_null=True
+    )
 
 
 class OpinionInput(serializers.Serializer):
@@ -59,8 +65,12 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "value": finding.value or None,
         "expected": finding.expected or None,
         "misstatement_co2e": finding.misstatement_co2e,
-        "overridden": finding.overridden,
-        "override_justification": finding.override_justification or None,
+        "acknowledged": finding.acknowledged,
+        "acknowledgement_note": finding.acknowledgement_note or None,
+        "acknowledged_at": finding.acknowledged_at,
+        "awaiting_answer": finding.source == Finding.Source.AUTOMATED
+        and finding.severity == Finding.Severity.WARNING
+        and not finding.acknowledged,
         "created_at": finding.created_at,
     }
 
@@ -94,7 +104,7 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
         "checked_at": job.checked_at,
         "completed_at": job.completed_at,
         "finding_counts": {
-            s: sum(1 for f in findings if f.severity == s and not f.overridden)
+            s: sum(1 for f in findings if f.severity == s and not f.acknowledged)
             for s in Finding.Severity.values
         },
     }
@@ -167,16 +177,17 @@ class JobFindingsView(APIView):
         return Response(finding_json(finding), status=201)
 
 
-class FindingOverrideView(APIView):
+class FindingAcknowledgeView(APIView):
     permission_classes = [VIEWER]
+    parser_classes = [DecimalJSONParser]
 
-    @extend_schema(request=OverrideInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=AcknowledgeInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int, finding: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
-        data = OverrideInput(data=request.data)
+        data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.finding_override(
+        result = services.finding_acknowledge(
             job=job, finding_id=finding, by=request.user, **data.validated_data
         )
         return Response(finding_json(result))

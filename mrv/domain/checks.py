@@ -1,8 +1,27 @@
 """Automated verification checks: pure functions over a frozen revision and what is known about its facility.
 
-Each check yields findings ``{code, severity, detail, pointer, line_ref, value, expected}``; bands come
-from the methodology bundle (``[plausibility]``, versioned data), never from code. ``CHECK_VERSION``
-names this set of checks: a job is unique per revision and check version.
+Each check yields findings ``{code, severity, detail, pointer, line_ref, value, expected}``, where
+``value`` is the figure found and ``expected`` what that figure should be (the band, the limit, the
+figure once the suspected slip is undone, the line that is missing). Two kinds of bounds come from the
+methodology bundle, versioned data, never from code:
+
+* ``[physical_limits]``: what no facility can reach (an intensity per tonne of product, a quantity on
+  one line, a calorific value, anode consumption below the stoichiometric minimum). A figure beyond
+  them is an **error**: the report cannot be verified until the operator corrects it. Limits are
+  about physics, not about the calculation, so a report stored under an older methodology version is
+  held to the limits of the **latest** version of the same methodology code (an older version
+  published before the limits existed has none of its own; a later correction of a limit applies to
+  every report still to be verified).
+* ``[plausibility]``: what is usual. A figure outside a band is a **warning**, as are the other
+  heuristic signals (a suspected unit slip, the peer band, the year-on-year change, monthly figures):
+  a positive opinion needs the verifier to answer each warning (see ``mrv.services.verification``).
+  Bands are those of the report's own methodology version.
+
+Errors are also a stored figure that does not recalculate, and a report without what its sector
+requires. Intensities are compared on gross direct emissions: what the facility burns and calcines
+per tonne of product, before exported fuels and carbon fixed in products are subtracted (an export is
+a transfer, not a lower intensity). ``CHECK_VERSION`` names this set of checks: a job is unique per
+revision and check version.
 """
 
 from __future__ import annotations
@@ -14,10 +33,11 @@ from decimal import Decimal
 from typing import Any
 
 from accounting.engine import Calculation, LineResult
-from accounting.methodologies import Band, Methodology
+from accounting.methodologies import Band, Methodology, latest
 from accounting.numbers import plain, present
+from accounting.registry import DIRECT_CATEGORIES
 
-CHECK_VERSION = "checks-2026.1"
+CHECK_VERSION = "checks-2026.2"
 ZERO = Decimal(0)
 #: Stored and recalculated figures must agree within this many tonnes (the examples' tolerance; PostgreSQL
 #: stores the exact figures, SQLite in the embedded mode binary floats of about 15 digits).
@@ -34,9 +54,6 @@ COALS = frozenset(
         "sub_bituminous_coal",
     }
 )
-GASES = frozenset(
-    {"natural_gas", "coke_oven_gas", "blast_furnace_gas", "converter_gas", "other_gas", "refinery_gas"}
-)
 #: Line kinds each sector's report must contain (any one of each group), with what the group means.
 REQUIRED = {
     "cement": [
@@ -51,6 +68,29 @@ REQUIRED = {
 }
 DEFAULT_SHARE_WARNING = Decimal("0.5")
 MONTHLY_TOLERANCE = Decimal("0.01")
+#: The parameter that sizes a line (its emissions are proportional to it), by line kind's preference.
+SIZE_PARAMETERS = ("quantity", "clinker", "raw_meal", "aluminium_production")
+#: Spellings of each canonical quantity unit and their scale to it: what a unit slip confuses.
+SCALES: dict[str, dict[str, Decimal]] = {
+    "t": {
+        "g": Decimal("1e-6"),
+        "kg": Decimal("1e-3"),
+        "t": Decimal(1),
+        "kt": Decimal(1000),
+        "Mt": Decimal("1e6"),
+    },
+    "10^4 Nm3": {"Nm3": Decimal("1e-4"), "10^4 Nm3": Decimal(1)},
+    "MWh": {"kWh": Decimal("1e-3"), "MWh": Decimal(1), "GWh": Decimal(1000)},
+}
+#: The slips looked for on each canonical unit: factors that undo them (figure × factor).
+SLIP_FACTORS: dict[str, tuple[Decimal, ...]] = {
+    "t": (Decimal("1e-3"), Decimal(1000)),
+    "10^4 Nm3": (Decimal("1e-4"), Decimal("1e4")),
+    "MWh": (Decimal("1e-3"), Decimal(1000)),
+}
+SLIP_CODES = {"t": "unit_slip_mass", "10^4 Nm3": "unit_slip_gas_volume", "MWh": "unit_slip_electricity"}
+#: ``[physical_limits]`` entries that bound one figure of a line, by the figure's canonical unit.
+LINE_LIMITS = {"t": "line_mass", "10^4 Nm3": "line_gas_volume", "MWh": "line_electricity", "GJ": "line_heat"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +134,25 @@ def _band(data: CheckInput, name: str) -> Band | None:
     return band if isinstance(band, Band) else None
 
 
+def _limit(data: CheckInput, name: str) -> Band | None:
+    """A physical limit: from the latest version of the report's methodology code (see the module)."""
+    limit = latest(data.methodology.code).section("physical_limits").get(name)
+    return limit if isinstance(limit, Band) else None
+
+
 def _expected(band: Band) -> str:
-    return f"{plain(band.low)} to {plain(band.high)} {band.unit}"
+    unit = "" if band.unit == "1" else f" {band.unit}"
+    return f"{plain(band.low)} to {plain(band.high)}{unit}"
+
+
+def _within(band: Band, value: Decimal) -> bool:
+    return band.low <= value <= band.high
+
+
+def _limit_text(limit: Band) -> str:
+    if limit.low == 0:
+        return f"at most {plain(limit.high)} {limit.unit} (physical limit)"
+    return f"{plain(limit.low)} to {plain(limit.high)} {limit.unit} (physical limit)"
 
 
 def _parameter(line: LineResult, name: str) -> Decimal | None:
@@ -111,6 +168,17 @@ def _product(data: CheckInput) -> tuple[str | None, Decimal]:
         (line.production or ZERO for line in data.calculation.lines if line.product == product), ZERO
     )
     return product, produced
+
+
+def _gross_direct(data: CheckInput) -> Decimal:
+    """Direct emissions before exported fuels and carbon fixed in products are subtracted."""
+    return sum(
+        (r.co2e for r in data.calculation.lines if r.category in DIRECT_CATEGORIES and r.co2e > 0), ZERO
+    )
+
+
+def _exported(data: CheckInput, index: int) -> bool:
+    return data.lines[index].get("direction") == "exported"
 
 
 def _steel_route(data: CheckInput) -> str:
@@ -135,6 +203,7 @@ def _electricity_band(data: CheckInput) -> Band | None:
 
 
 def _electricity_kwh(lines: list[LineResult]) -> Decimal:
+    """Purchased electricity in kWh (exported electricity is not consumed by the process)."""
     total = ZERO
     for line in lines:
         if line.source == "electricity" and line.co2e >= 0:
@@ -150,7 +219,6 @@ def _pointer(index: int, name: str = "") -> str:
 def recalculation(data: CheckInput) -> Iterator[Finding]:
     """The frozen inputs recalculate, independently, to the stored figures (line by line and in total)."""
     for index, (result, stored) in enumerate(zip(data.calculation.lines, data.stored_lines, strict=True)):
-        recalculated = present(result.co2e)
         if abs(result.co2e - stored.co2e) > AGREEMENT:
             yield Finding(
                 "recalculation_mismatch",
@@ -158,11 +226,10 @@ def recalculation(data: CheckInput) -> Iterator[Finding]:
                 "the stored figure differs from the recalculation",
                 _pointer(index),
                 result.ref,
-                plain(stored.co2e),
-                plain(recalculated),
+                plain(stored.co2e) + " tCO2e",
+                plain(present(result.co2e)) + " tCO2e (recalculated)",
             )
     stored_total = data.stored_totals.get("total")
-    recalculated_total = plain(present(data.calculation.totals.total))
     if (
         stored_total is not None
         and abs(Decimal(str(stored_total)) - data.calculation.totals.total) > AGREEMENT
@@ -173,8 +240,8 @@ def recalculation(data: CheckInput) -> Iterator[Finding]:
             "the stored total differs from the recalculation",
             "/totals/total",
             "",
-            str(stored_total),
-            recalculated_total,
+            f"{stored_total} tCO2e",
+            plain(present(data.calculation.totals.total)) + " tCO2e (recalculated)",
         )
 
 
@@ -188,7 +255,7 @@ def completeness(data: CheckInput) -> Iterator[Finding]:
                 "error",
                 f"no line reports {meaning} ({', '.join(sorted(group))})",
                 "/lines",
-                expected=" or ".join(sorted(group)),
+                expected="a line of kind " + " or ".join(sorted(group)),
             )
     product, produced = _product(data)
     if product and produced <= 0:
@@ -197,14 +264,142 @@ def completeness(data: CheckInput) -> Iterator[Finding]:
             "error",
             f"no production line gives the {product} output",
             "/lines",
-            expected=f"production of {product}",
+            value="0 t",
+            expected=f"a production line of {product} with its quantity",
         )
     if "electricity" not in kinds:
-        yield Finding("no_electricity_line", "warning", "no purchased electricity is reported", "/lines")
+        # Indirect emissions are outside the compliance scope, and a plant on its own power (its fuel
+        # is reported) buys none: pointed out, not a warning to answer.
+        yield Finding(
+            "no_electricity_line",
+            "info",
+            "no purchased electricity is reported",
+            "/lines",
+            expected="an electricity line, unless the plant runs on its own power",
+        )
+
+
+def physical_limits(data: CheckInput) -> Iterator[Finding]:
+    """Figures beyond what any facility can physically reach (``[physical_limits]``): errors."""
+
+    def beyond(name: str, value: Decimal | None) -> Band | None:
+        limit = _limit(data, name)
+        return limit if limit is not None and value is not None and not _within(limit, value) else None
+
+    def finding(
+        name: str, limit: Band, what: str, pointer: str, ref: str, value: Decimal, expected: str = ""
+    ) -> Finding:
+        return Finding(
+            f"physical_limit_{name}",
+            "error",
+            f"{what} is beyond what any facility can physically reach",
+            pointer,
+            ref,
+            f"{plain(present(value, 6))} {limit.unit}",
+            expected or _limit_text(limit),
+        )
+
+    for index, line in enumerate(data.calculation.lines):
+        fuel = data.lines[index].get("fuel") if line.source == "fuel_combustion" else None
+        quantity, ncv = _parameter(line, "quantity"), _parameter(line, "ncv")
+        energy_known = fuel is not None and quantity is not None and ncv is not None
+        if energy_known:
+            assert quantity is not None and ncv is not None
+            limit = beyond("fuel_energy_per_line", quantity * ncv)
+            if limit is not None:
+                yield finding(
+                    "fuel_energy_per_line",
+                    limit,
+                    f"the energy of this {fuel} line",
+                    _pointer(index, "quantity"),
+                    line.ref,
+                    quantity * ncv,
+                )
+        for parameter in line.parameters:
+            name = LINE_LIMITS.get(parameter.unit)
+            if name is None or (energy_known and parameter.name == "quantity"):
+                continue
+            limit = beyond(name, parameter.value)
+            if limit is not None:
+                yield finding(
+                    name,
+                    limit,
+                    f"{parameter.name.replace('_', ' ')} on one line",
+                    _pointer(index, parameter.name),
+                    line.ref,
+                    parameter.value,
+                )
+        probes: list[tuple[str, str]] = []
+        if fuel is not None and ncv is not None:
+            if fuel in COALS:
+                probes.append(("coal_ncv", "ncv"))
+            elif fuel == "natural_gas":
+                probes.append(("natural_gas_ncv", "ncv"))
+            elif next((p.unit for p in line.parameters if p.name == "ncv"), "") == "GJ/t":
+                probes.append(("fuel_ncv_per_mass", "ncv"))
+        elif line.source == "anode_consumption":
+            probes.append(("net_anode_consumption", "net_anode_consumption"))
+        elif line.source == "anode_effect":
+            probes.append(("anode_effect_minutes", "anode_effect_minutes"))
+        for name, parameter_name in probes:
+            value = _parameter(line, parameter_name)
+            limit = beyond(name, value)
+            if limit is not None and value is not None:
+                what = f"{parameter_name.replace('_', ' ')}" + (f" of {fuel}" if fuel else "")
+                yield finding(name, limit, what, _pointer(index, parameter_name), line.ref, value)
+    product, produced = _product(data)
+    if not product or produced <= 0:
+        return
+    limit = beyond(f"{data.sector}_production", produced)
+    if limit is not None:
+        first = next(i for i, line in enumerate(data.calculation.lines) if line.product == product)
+        yield finding(
+            f"{data.sector}_production",
+            limit,
+            f"the {product} output of one facility",
+            _pointer(first, "quantity"),
+            "",
+            produced,
+        )
+    # The upper limit bounds what is burnt and calcined (gross); the lower one what is left once exports
+    # and carbon fixed in products are subtracted (net): what leaves cannot exceed what came in.
+    gross, net = _gross_direct(data) / produced, data.calculation.totals.direct / produced
+    limit = _limit(data, f"{data.sector}_direct_intensity")
+    if limit is not None and gross > limit.high:
+        yield finding(
+            f"{data.sector}_direct_intensity",
+            limit,
+            f"direct emissions per tonne of {product} (before exports)",
+            "/totals/direct",
+            "",
+            gross,
+        )
+    elif limit is not None and net < limit.low:
+        yield finding(
+            f"{data.sector}_direct_intensity",
+            limit,
+            f"direct emissions per tonne of {product} after exports and carbon fixed in products",
+            "/totals/direct",
+            "",
+            net,
+            f"at least {plain(limit.low)} {limit.unit}: more cannot leave than was burnt (physical limit)",
+        )
+    kwh = _electricity_kwh(data.calculation.lines)
+    limit = beyond(f"{data.sector}_electricity_intensity", kwh / produced)
+    if kwh and limit is not None:
+        yield finding(
+            f"{data.sector}_electricity_intensity",
+            limit,
+            f"electricity per tonne of {product}",
+            "/lines",
+            "",
+            kwh / produced,
+        )
 
 
 def plausibility(data: CheckInput) -> Iterator[Finding]:
-    """Parameters and intensities inside the methodology's plausibility bands."""
+    """Parameters and intensities inside the methodology's plausibility bands (a figure already beyond
+    a physical limit is an error of :func:`physical_limits` instead)."""
     for index, line in enumerate(data.calculation.lines):
         probes: list[tuple[str, str, Decimal | None]] = []
         if line.source == "clinker_carbonate":
@@ -232,7 +427,10 @@ def plausibility(data: CheckInput) -> Iterator[Finding]:
                 probes.append(("natural_gas_ncv", "ncv", ncv))
         for band_name, name, value in probes:
             band = _band(data, band_name)
-            if band is None or value is None or band.low <= value <= band.high:
+            if band is None or value is None or _within(band, value):
+                continue
+            limit = _limit(data, band_name)
+            if limit is not None and not _within(limit, value):
                 continue
             yield Finding(
                 f"implausible_{band_name}",
@@ -240,7 +438,7 @@ def plausibility(data: CheckInput) -> Iterator[Finding]:
                 f"{band_name.replace('_', ' ')} outside its band",
                 _pointer(index, name),
                 line.ref,
-                plain(present(value, 6)),
+                plain(present(value, 6)) + ("" if band.unit == "1" else f" {band.unit}"),
                 _expected(band),
             )
     yield from _intensity_findings(data)
@@ -251,97 +449,110 @@ def _intensity_findings(data: CheckInput) -> Iterator[Finding]:
     if not product or produced <= 0:
         return
     band = _intensity_band(data)
+    gross = _gross_direct(data) / produced
     intensity = data.calculation.totals.direct / produced
     data.derived["direct_intensity"] = intensity
-    if band is not None and not band.low <= intensity <= band.high:
+    limit = _limit(data, f"{data.sector}_direct_intensity")
+    physical = limit is None or (gross <= limit.high and intensity >= limit.low)
+    if band is not None and physical and not _within(band, gross):
         yield Finding(
             "implausible_direct_intensity",
             "warning",
-            f"direct emissions per tonne of {product} outside the sector band",
+            f"direct emissions per tonne of {product} (before exports) outside the sector band",
             "/totals/direct",
             "",
-            plain(present(intensity, 6)),
+            f"{plain(present(gross, 6))} {band.unit}",
             _expected(band),
         )
     if data.peer_band is not None and not data.peer_band[0] <= intensity <= data.peer_band[1]:
         low, high = data.peer_band
         yield Finding(
             "outside_peer_band",
-            "info",
-            "direct intensity outside the range of the sector's facilities",
+            "warning",
+            "direct intensity outside the 5-95 % range of the sector's verified facilities",
             "/totals/direct",
             "",
-            plain(present(intensity, 6)),
+            f"{plain(present(intensity, 6))} t/t",
             f"{plain(present(low, 6))} to {plain(present(high, 6))} t/t",
         )
     electricity_band = _electricity_band(data)
-    if electricity_band is not None:
-        kwh = _electricity_kwh(data.calculation.lines) / produced
-        if not electricity_band.low <= kwh <= electricity_band.high:
-            yield Finding(
-                "implausible_electricity_intensity",
-                "warning",
-                f"electricity per tonne of {product} outside the sector band",
-                "/lines",
-                "",
-                plain(present(kwh, 3)),
-                _expected(electricity_band),
-            )
+    kwh = _electricity_kwh(data.calculation.lines) / produced
+    limit = _limit(data, f"{data.sector}_electricity_intensity")
+    physical = limit is None or _within(limit, kwh)
+    # No purchased electricity at all is the info finding of :func:`completeness`, not an intensity.
+    if electricity_band is not None and kwh and physical and not _within(electricity_band, kwh):
+        yield Finding(
+            "implausible_electricity_intensity",
+            "warning",
+            f"electricity per tonne of {product} outside the sector band",
+            "/lines",
+            "",
+            f"{plain(present(kwh, 3))} {electricity_band.unit}",
+            _expected(electricity_band),
+        )
+
+
+def _slip(entered: str, canonical: str, factor: Decimal) -> str:
+    """How a slip reads: ``kg entered as t`` when the spelling is known, else by how far it is off."""
+    scales = SCALES[canonical]
+    if entered in scales:
+        meant = scales[entered] * factor
+        for spelling, scale in scales.items():
+            if scale == meant:
+                return f"{spelling} entered as {entered}"
+    size = plain(factor if factor > 1 else 1 / factor)
+    return f"{size} times too {'small' if factor > 1 else 'large'}"
+
+
+def _entered_unit(raw: dict[str, Any], name: str, canonical: str) -> str:
+    field_value = raw.get(name)
+    unit = field_value.get("unit") if isinstance(field_value, dict) else None
+    return " ".join(unit.split()) if isinstance(unit, str) else canonical
 
 
 def unit_slips(data: CheckInput) -> Iterator[Finding]:
-    """Figures that become plausible when a classic unit slip is undone: gas metered in Nm3 entered as
-    10^4 Nm3 (or back), kWh entered as MWh (or back), a percentage entered as a fraction."""
+    """Figures that become plausible when a classic unit slip is undone, on every quantity that sizes a
+    line (mass in kg/t/kt, gas in Nm3/10^4 Nm3, electricity in kWh/MWh, the production itself) and on
+    fractions (a percentage entered as a fraction). Warnings: a slip is a guess.
+
+    When the direct intensity (or the electricity intensity) is outside its band, each line is tried
+    with each slip undone; of those that bring the intensity into the band, the one closest to the
+    band's middle is reported (one slip explains the figure; several guesses would only be noise).
+    Exported lines are not candidates: they are subtracted, not burnt, so undoing a "slip" on them
+    would only hide emissions.
+    """
     product, produced = _product(data)
     lines = data.calculation.lines
     if product and produced > 0:
         band = _intensity_band(data)
-        direct = data.calculation.totals.direct
-        if band is not None and not band.low <= direct / produced <= band.high:
+        gross = _gross_direct(data)
+        if band is not None and not _within(band, gross / produced):
+            candidates: list[_Slip] = []
             for index, line in enumerate(lines):
-                if line.source != "fuel_combustion" or data.lines[index].get("fuel") not in GASES:
+                producing = line.product == product and bool(line.production)
+                emitting = line.category in DIRECT_CATEGORIES and line.co2e > 0
+                size = _size(line)
+                if _exported(data, index) or not (producing or emitting) or size is None:
                     continue
-                for factor, slip in (
-                    (Decimal("1e-4"), "Nm3 entered as 10^4 Nm3"),
-                    (Decimal("1e4"), "10^4 Nm3 entered as Nm3"),
-                ):
-                    corrected = (direct - line.co2e + line.co2e * factor) / produced
-                    if band.low <= corrected <= band.high:
-                        yield Finding(
-                            "unit_slip_gas_volume",
-                            "error",
-                            f"gas quantity looks like {slip}",
-                            _pointer(index, "quantity"),
-                            line.ref,
-                            plain(present(_parameter(line, "quantity") or ZERO, 6)),
-                            _expected(band),
-                        )
+                for factor in SLIP_FACTORS[size.unit]:
+                    if producing:
+                        corrected = gross / (produced - size.value + size.value * factor)
+                    else:
+                        corrected = (gross - line.co2e + line.co2e * factor) / produced
+                    candidates.append(_Slip(index, size.name, size.unit, size.value, factor, corrected))
+            yield from _most_likely(data, candidates, band, product)
         electricity_band = _electricity_band(data)
-        if electricity_band is not None:
-            kwh = _electricity_kwh(lines)
-            if kwh and not electricity_band.low <= kwh / produced <= electricity_band.high:
-                for index, line in enumerate(lines):
-                    if line.source != "electricity":
-                        continue
-                    own = (_parameter(line, "quantity") or ZERO) * 1000
-                    for factor, slip in (
-                        (Decimal("1e-3"), "kWh entered as MWh"),
-                        (Decimal("1e3"), "MWh entered as kWh"),
-                    ):
-                        if (
-                            electricity_band.low
-                            <= (kwh - own + own * factor) / produced
-                            <= electricity_band.high
-                        ):
-                            yield Finding(
-                                "unit_slip_electricity",
-                                "error",
-                                f"electricity looks like {slip}",
-                                _pointer(index, "quantity"),
-                                line.ref,
-                                plain(present(own, 3)) + " kWh",
-                                _expected(electricity_band),
-                            )
+        kwh = _electricity_kwh(lines)
+        if electricity_band is not None and kwh and not _within(electricity_band, kwh / produced):
+            candidates = []
+            for index, line in enumerate(lines):
+                if line.source != "electricity" or _exported(data, index) or line.co2e < 0:
+                    continue
+                own = (_parameter(line, "quantity") or ZERO) * 1000
+                for factor in SLIP_FACTORS["MWh"]:
+                    corrected = (kwh - own + own * factor) / produced
+                    candidates.append(_Slip(index, "quantity", "MWh", own / 1000, factor, corrected))
+            yield from _most_likely(data, candidates, electricity_band, product)
     for index, line in enumerate(lines):
         if line.source != "clinker_carbonate":
             continue
@@ -350,21 +561,64 @@ def unit_slips(data: CheckInput) -> Iterator[Finding]:
             ("mgo_fraction", "clinker_mgo_fraction"),
         ):
             band, value = _band(data, band_name), _parameter(line, name)
-            if (
-                band
-                and value is not None
-                and not band.low <= value <= band.high
-                and band.low <= value * 100 <= band.high
-            ):
+            if band and value is not None and not _within(band, value) and _within(band, value * 100):
                 yield Finding(
                     "unit_slip_percent",
-                    "error",
+                    "warning",
                     f"{name} looks like a percentage entered as a fraction",
                     _pointer(index, name),
                     line.ref,
                     plain(value),
-                    _expected(band),
+                    f"{plain(present(value * 100, 6))} ({plain(present(value * 10000, 4))} %), "
+                    f"inside {_expected(band)}",
                 )
+
+
+@dataclass(frozen=True)
+class _Slip:
+    """One guess: line ``index``'s ``name`` (``value`` in ``unit``) times ``factor`` gives ``corrected``."""
+
+    index: int
+    name: str
+    unit: str
+    value: Decimal
+    factor: Decimal
+    corrected: Decimal
+
+
+def _size(line: LineResult) -> Any:
+    """The parameter a line's emissions (or production) are proportional to, when a slip can hit it."""
+    for name in SIZE_PARAMETERS:
+        for parameter in line.parameters:
+            if parameter.name == name and parameter.unit in SLIP_FACTORS:
+                return parameter
+    return None
+
+
+def _most_likely(data: CheckInput, candidates: list[_Slip], band: Band, product: str) -> Iterator[Finding]:
+    middle = (band.low + band.high) / 2
+    fitting = [c for c in candidates if _within(band, c.corrected)]
+    if not fitting:
+        return
+    slip = min(fitting, key=lambda c: (abs(c.corrected - middle), c.index))
+    line = data.calculation.lines[slip.index]
+    how = _slip(_entered_unit(data.lines[slip.index], slip.name, slip.unit), slip.unit, slip.factor)
+    if slip.unit == "MWh":
+        what = "electricity"
+    elif line.product == product:
+        what = f"the {product} output"
+    else:
+        what = f"the {slip.name.replace('_', ' ')}"
+    yield Finding(
+        SLIP_CODES[slip.unit],
+        "warning",
+        f"{what} looks like {how}",
+        _pointer(slip.index, slip.name),
+        line.ref,
+        f"{plain(present(slip.value, 6))} {slip.unit}",
+        f"{plain(present(slip.value * slip.factor, 6))} {slip.unit}, giving "
+        f"{plain(present(slip.corrected, 3))} {band.unit} (band {_expected(band)})",
+    )
 
 
 def year_on_year(data: CheckInput) -> Iterator[Finding]:
@@ -384,7 +638,7 @@ def year_on_year(data: CheckInput) -> Iterator[Finding]:
             "/totals/direct",
             "",
             plain(present(change, 2)) + " %",
-            _expected(band),
+            f"a change of {_expected(band)} against {data.previous_year}",
         )
 
 
@@ -407,8 +661,8 @@ def monthly_consistency(data: CheckInput) -> Iterator[Finding]:
                 f"monthly {key[0]} {key[1]} lines cover {len(covered)} of 12 months",
                 _pointer(first[key], "month"),
                 "",
-                ", ".join(map(str, missing)),
-                "months 1-12",
+                "missing months " + ", ".join(map(str, missing)),
+                "a line for each month 1-12",
             )
     if data.monthly_direct is not None and data.monthly_reports:
         annual = data.calculation.totals.direct
@@ -419,8 +673,9 @@ def monthly_consistency(data: CheckInput) -> Iterator[Finding]:
                 f"{data.monthly_reports} monthly report(s) add up to a different direct total",
                 "/totals/direct",
                 "",
-                plain(present(data.monthly_direct)),
-                plain(present(annual)),
+                plain(present(data.monthly_direct)) + " tCO2e",
+                f"{plain(present(annual))} tCO2e (the annual direct total, within "
+                f"{plain(MONTHLY_TOLERANCE * 100)} %)",
             )
 
 
@@ -445,6 +700,7 @@ def default_share(data: CheckInput) -> Iterator[Finding]:
 CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
     recalculation,
     completeness,
+    physical_limits,
     plausibility,
     unit_slips,
     year_on_year,

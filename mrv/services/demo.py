@@ -18,7 +18,7 @@ from mrv.services.organisations import organisation_create, placeholder_credit_c
 from mrv.services.reports import report_create, report_revise, report_submit, revision_transition
 from mrv.services.templates import example_lines
 from mrv.services.users import user_create_with_token
-from mrv.services.verification import checks_run, finding_override, job_claim, opinion_issue
+from mrv.services.verification import checks_run, finding_acknowledge, job_claim, opinion_issue
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 
@@ -112,12 +112,12 @@ def _walk(report: Report, path: str, *, operator: Any, verifier: Any) -> None:
         return
     job_claim(job=job, by=verifier)
     if path == "verified":
-        for finding in job.findings.filter(source="automated", severity="error"):
-            finding_override(
+        for finding in job.findings.filter(source="automated", severity="warning"):
+            finding_acknowledge(
                 job=job,
                 finding_id=finding.pk,
                 by=verifier,
-                justification="demo data: reviewed against the plant's records and accepted",
+                note="demo data: reviewed against the plant's records and accepted",
             )
         opinion_issue(
             job=job,

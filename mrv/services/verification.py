@@ -1,5 +1,10 @@
 """Verification: jobs created on submit, automated checks (run by a Celery task), the verifier's
-claim, findings and overrides, materiality and the opinion that settles the revision.
+claim, findings and their answers, materiality and the opinion that settles the revision.
+
+A positive opinion (``verified``, ``verified_with_comments``) needs: misstatements not material, no
+automated error finding (errors are never set aside: the operator corrects the report), and every
+automated warning answered by the claiming verifier (acknowledged with a note, or turned into a
+misstatement), each answer recorded in the audit trail. Info findings need no answer.
 
 The automated run is idempotent: the job row is locked while its state changes, a finished job is
 never run again, and its automated findings are replaced as a whole, so a task delivered twice (a
@@ -35,6 +40,8 @@ RevisionStatus = ReportRevision.Status
 MATERIALITY_LARGE_EMITTER = Decimal(500_000)
 LARGE_THRESHOLD, SMALL_THRESHOLD = Decimal(2), Decimal(5)
 VERIFYING_OPINIONS = (Job.Opinion.VERIFIED, Job.Opinion.VERIFIED_WITH_COMMENTS)
+#: Shortest note a verifier may answer an automated finding with.
+MIN_NOTE = 20
 
 
 def _enqueue(job: VerificationJob) -> None:
@@ -353,10 +360,21 @@ def finding_add(
 
 
 @transaction.atomic
-def finding_override(
-    *, job: VerificationJob, finding_id: int, by: AbstractBaseUser, justification: str
+def finding_acknowledge(
+    *,
+    job: VerificationJob,
+    finding_id: int,
+    by: AbstractBaseUser,
+    note: str,
+    misstatement_co2e: Decimal | None = None,
 ) -> Finding:
-    """Set aside an automated finding; only with a written justification, and audited."""
+    """Answer an automated warning (or info): acknowledged with the verifier's note and, when
+    ``misstatement_co2e`` is given, turned into a misstatement that counts towards materiality.
+
+    An error finding cannot be answered: it is a figure beyond physical limits, a stored figure that
+    does not recalculate or a report without what its sector requires, and only a corrected revision
+    removes it. Each answer is final and recorded in the audit trail.
+    """
     job = _in_review_by(job, by)
     finding = job.findings.filter(pk=finding_id).first()
     if finding is None:
@@ -365,22 +383,45 @@ def finding_override(
             [{"pointer": "/finding", "code": "does_not_exist", "detail": "unknown finding"}],
         )
     if finding.source != Finding.Source.AUTOMATED:
-        raise Conflict("only automated findings are overridden; withdraw your own findings instead")
-    if len(justification.strip()) < 20:
-        raise InvalidRequest(
-            "a justification of at least 20 characters is required",
-            [{"pointer": "/justification", "code": "too_short", "detail": "explain the override"}],
+        raise Conflict("only automated findings are answered; your own findings stand as you wrote them")
+    if finding.severity == Finding.Severity.ERROR:
+        raise Conflict(
+            f"{finding.code} is an error: it cannot be acknowledged. Give the opinion not_verified so "
+            "that the operator corrects the report and submits a new revision"
         )
-    finding.overridden, finding.override_justification = True, justification.strip()
-    finding.overridden_by, finding.overridden_at = by, timezone.now()
-    finding.save(update_fields=["overridden", "override_justification", "overridden_by", "overridden_at"])
+    if finding.acknowledged:
+        raise Conflict("the finding has already been answered")
+    note = note.strip()
+    if len(note) < MIN_NOTE:
+        raise InvalidRequest(
+            f"a note of at least {MIN_NOTE} characters is required",
+            [{"pointer": "/note", "code": "too_short", "detail": "say what you checked"}],
+        )
+    finding.acknowledged, finding.acknowledgement_note = True, note
+    finding.acknowledged_by, finding.acknowledged_at = by, timezone.now()
+    finding.misstatement_co2e = misstatement_co2e
+    finding.save(
+        update_fields=[
+            "acknowledged",
+            "acknowledgement_note",
+            "acknowledged_by",
+            "acknowledged_at",
+            "misstatement_co2e",
+        ]
+    )
     audit_record(
         actor=by,
-        action="finding.override",
+        action="finding.acknowledge",
         object_type="verification_job",
         object_id=job.pk,
         facility=job.revision.report.facility,
-        data={"finding": finding.pk, "code": finding.code, "justification": finding.override_justification},
+        data={
+            "finding": finding.pk,
+            "code": finding.code,
+            "severity": finding.severity,
+            "note": note,
+            "misstatement_co2e": misstatement_co2e,
+        },
     )
     return finding
 
@@ -401,16 +442,27 @@ def materiality_figures(*, reported_total: Decimal, misstatements: Iterable[Deci
 
 
 def materiality(job: VerificationJob) -> dict[str, Any]:
-    """Materiality of a job's verifier findings (not overridden) against the revision's reported total."""
+    """Materiality of a job's misstatements against the revision's reported total: those of the
+    verifier's own findings and of the automated findings the verifier turned into misstatements."""
     total = Decimal(str(((job.revision.totals or {}).get("totals") or {}).get("total", "0")))
     return materiality_figures(
         reported_total=total,
-        misstatements=(
-            f.misstatement_co2e
-            for f in job.findings.all()
-            if f.source == Finding.Source.VERIFIER and not f.overridden and f.misstatement_co2e is not None
-        ),
+        misstatements=(f.misstatement_co2e for f in job.findings.all() if f.misstatement_co2e is not None),
     )
+
+
+def blocking_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that stand in the way of a positive opinion: every automated error, and every
+    automated warning the verifier has not answered."""
+    return [
+        f
+        for f in findings
+        if f.source == Finding.Source.AUTOMATED
+        and (
+            f.severity == Finding.Severity.ERROR
+            or (f.severity == Finding.Severity.WARNING and not f.acknowledged)
+        )
+    ]
 
 
 @transaction.atomic
@@ -423,14 +475,9 @@ def opinion_issue(
     if opinion in VERIFYING_OPINIONS:
         if figures["material"]:
             raise Conflict("misstatements are material: the opinion can only be not_verified")
-        open_errors = job.findings.filter(
-            source=Finding.Source.AUTOMATED, severity=Finding.Severity.ERROR, overridden=False
-        ).count()
-        if open_errors:
-            raise Conflict(
-                f"{open_errors} automated error finding(s) are unresolved: override them with a "
-                "justification, or give the opinion not_verified"
-            )
+        blocking = blocking_findings(job.findings.all())
+        if blocking:
+            raise _opinion_refused(job, blocking)
     now = timezone.now()
     job.opinion, job.statement, job.status, job.completed_at = opinion, statement, Status.COMPLETED, now
     job.materiality = {
@@ -445,6 +492,35 @@ def opinion_issue(
         data={"job": job.pk, "opinion": opinion, "material": figures["material"]},
     )
     return job
+
+
+def _opinion_refused(job: VerificationJob, blocking: list[Finding]) -> Conflict:
+    errors = sum(1 for f in blocking if f.severity == Finding.Severity.ERROR)
+    warnings = len(blocking) - errors
+    steps = []
+    if errors:
+        steps.append(
+            f"{errors} error finding(s) cannot be set aside: give the opinion not_verified so that the "
+            "operator corrects the report and submits a new revision"
+        )
+    if warnings:
+        steps.append(
+            f"{warnings} warning(s) are unanswered: answer each with POST /api/v1/verification-jobs/"
+            f"{job.pk}/findings/{{finding}}/acknowledge/ and a note (add misstatement_co2e to turn it "
+            "into a misstatement)"
+        )
+    return Conflict(
+        "a positive opinion needs every automated finding settled; " + "; ".join(steps),
+        [
+            {
+                "pointer": "",
+                "code": "error_finding" if f.severity == Finding.Severity.ERROR else "unanswered_warning",
+                "detail": f"{f.severity} {f.code} at {f.pointer or '/'}: {f.detail}",
+                "finding": f.pk,
+            }
+            for f in blocking
+        ],
+    )
 
 
 def jobs_requeue_stuck(*, older_than: timedelta) -> int:

@@ -21,7 +21,7 @@ from mrv.selectors.aggregates import GROUPS, aggregate_totals
 from mrv.services.demo import demo_seed
 from mrv.services.facilities import facility_create
 from mrv.services.reports import report_create, report_revise, report_submit
-from mrv.services.verification import checks_run, finding_override, job_claim, opinion_issue
+from mrv.services.verification import checks_run, finding_acknowledge, job_claim, opinion_issue
 from tests.mrv.factories import World
 from tests.mrv.verification_helpers import plausible_aluminium, plausible_cement, q
 
@@ -117,9 +117,9 @@ def verify(report: Report, *, opinion: str = "verified") -> None:
     checks_run(job_id=job.pk)
     verifier = Membership.objects.filter(organisation=report.facility.verification_body).first().user
     job_claim(job=job, by=verifier)
-    for finding in job.findings.filter(severity="error"):
-        finding_override(
-            job=job, finding_id=finding.pk, by=verifier, justification="accepted for the test data set"
+    for finding in job.findings.filter(source="automated", severity="warning"):
+        finding_acknowledge(
+            job=job, finding_id=finding.pk, by=verifier, note="accepted for the test data set"
         )
     opinion_issue(job=job, by=verifier, opinion=opinion, statement="test")
 

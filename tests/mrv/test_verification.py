@@ -9,13 +9,21 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from mrv.models import ActivityLine, AuditEvent, Finding, Membership, ReportRevision, VerificationJob
+from mrv.models import (
+    ActivityLine,
+    AuditEvent,
+    EmissionRollup,
+    Finding,
+    Membership,
+    ReportRevision,
+    VerificationJob,
+)
 from mrv.services.facilities import facility_create
 from mrv.services.verification import checks_run, jobs_requeue_stuck
 from tests.mrv import factories
 from tests.mrv.factories import World
 from tests.mrv.queues import own_queue, taken
-from tests.mrv.verification_helpers import FAULTS, plausible_cement
+from tests.mrv.verification_helpers import FAULTS, example_request, plausible_cement, q, with_change
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +44,20 @@ def automated(job: VerificationJob) -> set[tuple[str, str, str]]:
     return set(job.findings.filter(source="automated").values_list("code", "severity", "pointer"))
 
 
+def facility_for(world: World, sector: str) -> Any:
+    """Operator A's facility of ``sector``, verified by verifier A's body."""
+    if sector == world.facility_a.sector:
+        return world.facility_a
+    return facility_create(
+        by=world.regulator.user,
+        name=f"{sector} plant",
+        operator=Membership.objects.get(user=world.operator_a.user).organisation,
+        sector=sector,
+        province="CN-NM",
+        verification_body=world.facility_a.verification_body,
+    )
+
+
 def test_submit_creates_a_queued_job_and_the_checks_bring_it_to_review(world: World) -> None:
     job = submit(world, plausible_cement())
     assert job.status == "queued" and job.check_version
@@ -53,18 +75,7 @@ def test_submit_creates_a_queued_job_and_the_checks_bring_it_to_review(world: Wo
     ("lines", "sector", "code", "pointer"), [f[2:0:-1] + f[3:] for f in FAULTS], ids=[f[0] for f in FAULTS]
 )
 def test_each_planted_fault_is_found(world: World, lines: Any, sector: str, code: str, pointer: str) -> None:
-    facility = world.facility_a
-    if sector != "cement":
-        operator = Membership.objects.get(user=world.operator_a.user).organisation
-        facility = facility_create(
-            by=world.regulator.user,
-            name=f"{sector} plant",
-            operator=operator,
-            sector=sector,
-            province="CN-NM",
-            verification_body=world.facility_a.verification_body,
-        )
-    job = submit(world, lines, facility=facility)
+    job = submit(world, lines, facility=facility_for(world, sector))
     checks_run(job_id=job.pk)
     assert code in {c for c, _, p in automated(job) if p == pointer}, automated(job)
 
@@ -195,32 +206,155 @@ def test_materiality_decides_whether_the_report_can_be_verified(world: World) ->
     )
 
 
-def test_an_automated_error_must_be_overridden_with_a_justification_before_verifying(world: World) -> None:
-    job = submit(world, FAULTS[0][2])  # % entered as fraction: an error finding
+@pytest.mark.parametrize("name", ["steel-bf-bof", "cement-clinker-plant", "aluminium-smelter-anode-pfc"])
+def test_the_public_examples_go_from_submit_to_verified_with_nothing_to_answer(
+    world: World, name: str
+) -> None:
+    request = example_request(name)
+    job = submit(
+        world, request["lines"], facility=facility_for(world, request["sector"]), year=request["year"]
+    )
     checks_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "awaiting_review"
+    assert not [f for f in automated(job) if f[1] in ("error", "warning")], automated(job)
+    verifier = world.client("verifier_a")
+    url = f"/api/v1/verification-jobs/{job.pk}/"
+    assert verifier.post(url + "claim/").status_code == 200
+    opinion = verifier.post(url + "opinion/", {"opinion": "verified", "statement": "fair"}, format="json")
+    assert opinion.status_code == 200, opinion.content
+    assert ReportRevision.objects.get(pk=job.revision_id).status == "verified"
+    assert not AuditEvent.objects.filter(action="finding.acknowledge").exists()
+
+
+@pytest.mark.parametrize("methodology_version", [None, "2024.1"])
+def test_a_report_beyond_physical_limits_cannot_be_verified(
+    world: World, methodology_version: str | None
+) -> None:
+    """850 000 000 000 t of coal for one kiln: errors, which no answer sets aside; only not_verified."""
+    lines = with_change(plausible_cement(), "coal", quantity=q("850000000000", "t"))
+    client = world.client("operator_a")
+    body: dict[str, Any] = {"facility": world.facility_a.pk, "year": 2024, "lines": lines}
+    if methodology_version:  # stored under the old version: held to the latest version's limits
+        body["methodology_version"] = methodology_version
+    report = client.post("/api/v1/reports/", body, format="json")
+    assert report.status_code == 201, report.content
+    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    job = VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
+    assert job.revision.methodology_version == (methodology_version or "2024.2")
+    checks_run(job_id=job.pk)
+    errors = job.findings.filter(source="automated", severity="error")
+    assert {(f.code, f.pointer) for f in errors} >= {
+        ("physical_limit_fuel_energy_per_line", "/lines/1/quantity"),
+        ("physical_limit_cement_direct_intensity", "/totals/direct"),
+    }
     verifier = world.client("verifier_a")
     url = f"/api/v1/verification-jobs/{job.pk}/"
     verifier.post(url + "claim/")
+    shown = {f["code"]: f for f in verifier.get(url).json()["findings"]}
     assert (
-        verifier.post(url + "opinion/", {"opinion": "verified", "statement": "x"}, format="json").status_code
-        == 409
+        shown["physical_limit_fuel_energy_per_line"]["expected"] == "at most 1000000000 GJ (physical limit)"
     )
-    error = job.findings.get(code="unit_slip_percent")
-    short = verifier.post(url + f"findings/{error.pk}/override/", {"justification": "fine"}, format="json")
-    assert short.status_code == 400 and short.json()["errors"][0]["pointer"] == "/justification"
-    reason = "laboratory report 2024-117 confirms 0.65 % is a typo; CaO is 65 % as in the lab sheet"
+    for opinion in ("verified", "verified_with_comments"):
+        refused = verifier.post(url + "opinion/", {"opinion": opinion, "statement": "x"}, format="json")
+        assert refused.status_code == 409 and refused["Content-Type"] == "application/problem+json"
+        problem = refused.json()
+        assert {e["finding"] for e in problem["errors"]} >= {f.pk for f in errors}
+        assert "not_verified" in problem["detail"]
+    error = errors.first()
+    assert error is not None
+    acknowledged = verifier.post(
+        url + f"findings/{error.pk}/acknowledge/",
+        {"note": "the plant says the figure is right, honestly"},
+        format="json",
+    )
+    assert acknowledged.status_code == 409
+    returned = verifier.post(
+        url + "opinion/", {"opinion": "not_verified", "statement": "beyond physics"}, format="json"
+    )
+    assert returned.status_code == 200
+    assert ReportRevision.objects.get(pk=job.revision_id).status == "returned"
+    assert not EmissionRollup.objects.filter(
+        report_id=job.revision.report_id
+    ).exists()  # not in national totals
+
+
+def test_open_warnings_must_each_be_answered_before_a_positive_opinion(world: World) -> None:
+    lines = with_change(plausible_cement(), "coal", ncv=q("31", "GJ/t"))  # above the coal NCV band
+    lines += [  # gas lines for half of the year only
+        {
+            "ref": f"gas-{month}",
+            "source": "fuel_combustion",
+            "fuel": "natural_gas",
+            "month": month,
+            "quantity": q("10", "10^4 Nm3"),
+            "ncv": q("389.31", "GJ/10^4 Nm3"),
+            "carbon_content": q("0.0153", "tC/GJ"),
+            "oxidation_factor": "0.99",
+        }
+        for month in range(1, 7)
+    ]
+    job = submit(world, lines)
+    checks_run(job_id=job.pk)
+    warnings = {f.code: f for f in job.findings.filter(source="automated", severity="warning")}
+    assert set(warnings) == {"implausible_coal_ncv", "monthly_lines_incomplete"}
+    assert not job.findings.filter(severity="error").exists()
+    verifier = world.client("verifier_a")
+    url = f"/api/v1/verification-jobs/{job.pk}/"
+    verifier.post(url + "claim/")
+    assert all(
+        f["awaiting_answer"] for f in verifier.get(url).json()["findings"] if f["severity"] == "warning"
+    )
+
+    refused = verifier.post(url + "opinion/", {"opinion": "verified", "statement": "x"}, format="json")
+    assert refused.status_code == 409
+    assert {(e["finding"], e["code"]) for e in refused.json()["errors"]} == {
+        (f.pk, "unanswered_warning") for f in warnings.values()
+    }
+    assert "/acknowledge/" in refused.json()["detail"]
+
+    ncv = warnings["implausible_coal_ncv"]
+    short = verifier.post(url + f"findings/{ncv.pk}/acknowledge/", {"note": "fine"}, format="json")
+    assert short.status_code == 400 and short.json()["errors"][0]["pointer"] == "/note"
+    operator = world.client("operator_a")
+    note = "lab sheet 2024-031: this coal lot really has an NCV of 31 GJ/t (anthracite blend)"
     assert (
-        verifier.post(
-            url + f"findings/{error.pk}/override/", {"justification": reason}, format="json"
-        ).status_code
-        == 200
+        operator.post(url + f"findings/{ncv.pk}/acknowledge/", {"note": note}, format="json").status_code
+        == 403
     )
-    assert AuditEvent.objects.filter(action="finding.override", data__justification=reason).exists()
+    answered = verifier.post(url + f"findings/{ncv.pk}/acknowledge/", {"note": note}, format="json")
+    assert answered.status_code == 200
+    assert answered.json()["acknowledged"] is True and answered.json()["awaiting_answer"] is False
+    again = verifier.post(url + f"findings/{ncv.pk}/acknowledge/", {"note": note}, format="json")
+    assert again.status_code == 409
+
+    still = verifier.post(url + "opinion/", {"opinion": "verified", "statement": "x"}, format="json")
+    assert still.status_code == 409
+    assert [e["finding"] for e in still.json()["errors"]] == [warnings["monthly_lines_incomplete"].pk]
+
+    months = warnings["monthly_lines_incomplete"]
+    misstatement = {
+        "note": "gas meter readings for July to December were left out: about 1 200 t CO2 missing",
+        "misstatement_co2e": "1200",
+    }
+    turned = verifier.post(url + f"findings/{months.pk}/acknowledge/", misstatement, format="json")
+    assert turned.status_code == 200 and Decimal(str(turned.json()["misstatement_co2e"])) == 1200
+    figures = verifier.get(url).json()["materiality"]
+    assert Decimal(str(figures["misstatement_co2e"])) == 1200 and figures["material"] is False
+
     verified = verifier.post(
-        url + "opinion/", {"opinion": "verified_with_comments", "statement": "typo"}, format="json"
+        url + "opinion/", {"opinion": "verified_with_comments", "statement": "immaterial"}, format="json"
     )
     assert verified.status_code == 200
     assert ReportRevision.objects.get(pk=job.revision_id).status == "verified"
+    answers = AuditEvent.objects.filter(action="finding.acknowledge", object_id=str(job.pk)).order_by(
+        "sequence"
+    )
+    assert [(e.data["finding"], e.data["note"]) for e in answers] == [
+        (ncv.pk, note),
+        (months.pk, misstatement["note"]),
+    ]
+    assert Decimal(answers[1].data["misstatement_co2e"]) == 1200
 
 
 def test_job_lists_are_scoped_and_filtered(world: World) -> None:

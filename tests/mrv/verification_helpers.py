@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.mrv.reporting_helpers import lines
@@ -109,6 +111,13 @@ FAULTS = [
         "/lines/2/quantity",
     ),
     (
+        "coal-kg-as-t",
+        "cement",
+        with_change(plausible_cement(), "coal", quantity=q("130000000", "t")),
+        "unit_slip_mass",
+        "/lines/1/quantity",
+    ),
+    (
         "missing-clinker",
         "cement",
         [line for line in plausible_cement() if line["ref"] != "clinker"],
@@ -160,3 +169,11 @@ FAULTS = [
 
 def example(sector: str) -> list[dict[str, Any]]:
     return lines(sector)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
+
+
+def example_request(name: str) -> dict[str, Any]:
+    """The request of a public worked example (``fixtures/examples/<name>.json``)."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))["request"]
