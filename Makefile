@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + web server on :8000, demo data loaded
+	mkdir -p var/static var/celery/queue var/celery/processed var/celery/control
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(MANAGE) seed_demo | tee var/demo-tokens.txt

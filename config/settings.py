@@ -8,6 +8,7 @@ The README lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -19,21 +20,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 # --- runtime state on disk (SQLite database, embedded broker, collected static files) ---------
+# Importing the settings creates nothing: `make run` (and the Dockerfile) create these folders.
 VAR_DIR = Path(env.str("MRV_VAR_DIR", default=str(BASE_DIR / "var")))
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
-for folder in (
-    VAR_DIR / "static",
-    *(CELERY_FILESYSTEM_DIR / name for name in ("queue", "processed", "control")),
-):
-    folder.mkdir(parents=True, exist_ok=True)
 
 # --- security ---------------------------------------------------------------------------------
 MRV_ENV = env.str("MRV_ENV", default="development")
+PRODUCTION = MRV_ENV == "production"
 DEBUG = env.bool("MRV_DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("MRV_DEBUG is refused when MRV_ENV=production: debug pages leak secrets")
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = env.str("MRV_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if MRV_ENV == "production" and not DEBUG:
+    if PRODUCTION:
         raise ImproperlyConfigured("MRV_SECRET_KEY must be set when MRV_ENV=production")
     SECRET_KEY = _DEV_SECRET_KEY
 
@@ -41,6 +41,23 @@ ALLOWED_HOSTS = env.list("MRV_ALLOWED_HOSTS", default=["localhost", "127.0.0.1",
 CSRF_TRUSTED_ORIGINS = env.list("MRV_CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS: on by default in production (the TLS proxy in front says so with MRV_PROXY_SSL_HEADER).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("MRV_SECURE_COOKIES", default=PRODUCTION)
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("MRV_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the process
+SECURE_HSTS_SECONDS = env.int("MRV_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("MRV_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("MRV_HSTS_PRELOAD", default=PRODUCTION)
+#: ``Header-Name=value`` that the proxy in front sets on HTTPS requests, e.g. ``X-Forwarded-Proto=https``.
+_PROXY_SSL_HEADER = env.str("MRV_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER:
+    _header, _, _value = _PROXY_SSL_HEADER.partition("=")
+    if not _value:
+        raise ImproperlyConfigured(
+            "MRV_PROXY_SSL_HEADER must read Header-Name=value, e.g. X-Forwarded-Proto=https"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
 
 # --- applications -----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -52,7 +69,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -69,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login (django-axes) into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,7 +154,7 @@ USE_TZ = True
 
 # --- static files (served by WhiteNoise, also under gunicorn) ----------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"  # created above: WhiteNoise warns when it is missing
+STATIC_ROOT = VAR_DIR / "static"  # created by collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -162,7 +182,50 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "mrv.api.throttling.UserBurstThrottle",
+        "mrv.api.throttling.UserSustainedThrottle",
+        "mrv.api.throttling.AddressThrottle",
+    ],
+    # Proxies in front that append to X-Forwarded-For; 0: the client's address is REMOTE_ADDR.
+    "NUM_PROXIES": env.int("MRV_NUM_PROXIES", default=0),
 }
+
+# --- API tokens and rate limits ------------------------------------------------------------------
+#: Tokens are stored as SHA-512 digests (django-rest-knox) in ``mrv.ApiToken`` and expire.
+KNOX_TOKEN_MODEL = "mrv.ApiToken"
+# knox's own migrations would create the table of the model that ApiToken replaces: none is wanted.
+MIGRATION_MODULES = {"knox": None}
+MRV_TOKEN_TTL_DAYS = env.int("MRV_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=MRV_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "mrv_",  # lets secret scanners recognise a leaked token
+}
+#: DRF throttle rates (``N/second|minute|hour|day``), counted in the shared cache (Redis when
+#: MRV_REDIS_URL is set): per user, per client address, and failed token authentications per address.
+MRV_THROTTLE_RATES = {
+    "user_burst": env.str("MRV_THROTTLE_USER_BURST", default="300/min"),
+    "user_sustained": env.str("MRV_THROTTLE_USER_SUSTAINED", default="20000/day"),
+    "address": env.str("MRV_THROTTLE_ADDRESS", default="600/min"),
+    "auth_failures": env.str("MRV_THROTTLE_AUTH_FAILURES", default="100/min"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = MRV_THROTTLE_RATES
+
+# Failed password logins (the dashboard's sign-in form, the admin, the browsable API) lock out
+# for a while (django-axes): by the user name and by the client address, each on its own.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("MRV_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MRV_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "mrv.api.throttling.client_address"
+AXES_CLIENT_STR_CALLABLE = "mrv.api.throttling.login_client_label"  # no user name or address in logs
+AXES_VERBOSE = False
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Open MRV API",

@@ -2,8 +2,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from knox.models import AuthToken as KnoxAuthToken
 
-from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision
+from mrv.models import ApiToken, AuditEvent, Facility, Membership, Organisation, Report, ReportRevision
+from mrv.services.tokens import token_revoke
 
 
 @admin.register(Organisation)
@@ -92,3 +94,31 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# knox registers its own token model, which KNOX_TOKEN_MODEL replaces with ApiToken: show ours only.
+if admin.site.is_registered(KnoxAuthToken):
+    admin.site.unregister(KnoxAuthToken)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens by prefix (only digests are stored); an administrator can revoke one, nothing else."""
+
+    list_display = ["token_key", "user", "name", "created", "expiry", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["token_key", "user__username", "name"]
+    fields = readonly_fields = ["token_key", "user", "name", "created", "expiry", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        token_revoke(user=obj.user, token=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset.select_related("user"):
+            token_revoke(user=token.user, token=token, by=request.user)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 from accounting.engine import SECTORS
 from mrv.domain import workflow
@@ -91,6 +93,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}, {self.organisation})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token, kept only as its SHA-512 digest (django-rest-knox); the plain token is shown once.
+
+    ``token_key`` is the token's first characters (not enough to use it), which the owner sees to tell
+    tokens apart; ``expiry`` is always set (``MRV_TOKEN_TTL_DAYS``).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100, blank=True, help_text="what the owner uses the token for")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.user})"
 
 
 class Facility(models.Model):

@@ -1,22 +1,70 @@
-"""Token authentication that loads the user's organisation membership in the same query."""
+"""``Authorization: Token <key>``: hashed, expiring tokens (django-rest-knox), failures limited per address.
+
+The token is hashed (SHA-512, knox) and looked up by its digest in one query that also loads the
+user's organisation membership, which the scoping selectors need. An unknown or expired token answers
+401; an address that failed ``auth_failures`` times in the window answers 429 whatever token it
+sends (``mrv.api.throttling.AuthFailureLimiter``). A token's ``last_used_at`` is written at most once
+a minute.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from rest_framework import authentication, exceptions
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.settings import knox_settings
+from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
+
+from mrv.api.throttling import AuthFailureLimiter
+from mrv.models import ApiToken
+
+#: Longer credentials are refused before hashing (a token is 68 characters, a migrated one 40).
+MAX_TOKEN_LENGTH = 128
+#: ``last_used_at`` is written when it is older than this (one write a minute per token at most).
+LAST_USED_PRECISION = timedelta(seconds=60)
 
 
-class TokenAuthentication(authentication.TokenAuthentication):
-    """``Authorization: Token <key>``; the membership the scoping selectors need comes with the user."""
+class TokenAuthentication(KnoxTokenAuthentication):
+    """Knox's scheme (``Token`` keyword, digests at rest) with one query per request and expiry kept."""
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+    def authenticate(self, request: Any) -> tuple[Any, ApiToken] | None:
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() != knox_settings.AUTH_HEADER_PREFIX.lower().encode():
+            return None  # no token: another scheme (the session) may apply
+        limiter = AuthFailureLimiter(request)
+        limiter.check()
         try:
-            token = Token.objects.select_related("user__membership__organisation").get(key=key)
-        except Token.DoesNotExist:
+            if len(auth) != 2:
+                raise exceptions.AuthenticationFailed("Invalid token header: send 'Token <key>'.")
+            return self.authenticate_credentials(auth[1])
+        except exceptions.AuthenticationFailed:
+            limiter.record_failure()
+            raise
+
+    def authenticate_credentials(self, key: bytes) -> tuple[Any, ApiToken]:
+        try:
+            plain = key.decode("ascii")
+        except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        if len(plain) > MAX_TOKEN_LENGTH:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token = (
+            ApiToken.objects.select_related("user__membership__organisation")
+            .filter(digest=hash_token(plain))
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.expiry is not None and token.expiry <= now:
+            raise exceptions.AuthenticationFailed("The token has expired: create a new one.")
         user = token.user
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
@@ -24,4 +72,19 @@ class TokenAuthentication(authentication.TokenAuthentication):
             user._mrv_membership = user.membership
         except ObjectDoesNotExist:
             user._mrv_membership = None
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
         return user, token
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of ``TokenAuthentication``: ``Authorization: Token <key>``."""
+
+    target_class = TokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
+        )

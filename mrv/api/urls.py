@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from mrv.api import aggregates, calculation, reporting, verification
+from mrv.api import aggregates, calculation, reporting, tokens, verification
 
 app_name = "api"
 
 urlpatterns = [
     path("calculate/", calculation.CalculateView.as_view(), name="calculate"),
+    path("auth/tokens/", tokens.TokenListView.as_view(), name="token-list"),
+    path("auth/tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
     path("methodologies/", calculation.MethodologyListView.as_view(), name="methodology-list"),
     path("methodologies/<str:code>/", calculation.MethodologyDetailView.as_view(), name="methodology-detail"),
     path("units/", calculation.UnitListView.as_view(), name="unit-list"),

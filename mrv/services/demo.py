@@ -10,17 +10,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
-from mrv.models import Facility, Membership, Organisation, Report, VerificationJob
+from mrv.models import ApiToken, Facility, Membership, Organisation, Report, VerificationJob
 from mrv.services.facilities import facility_create
 from mrv.services.organisations import organisation_create, placeholder_credit_code
 from mrv.services.reports import report_create, report_revise, report_submit, revision_transition
 from mrv.services.templates import example_lines
+from mrv.services.tokens import token_issue, token_revoke
 from mrv.services.users import user_create_with_token
 from mrv.services.verification import checks_run, finding_acknowledge, job_claim, opinion_issue
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+DEMO_TOKEN_NAME = "demo (manage.py seed_demo)"
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,10 @@ class DemoUser:
 
 @transaction.atomic
 def demo_seed(*, path: Path = DEMO_FILE) -> list[DemoUser]:
-    """Create the demo organisations and users that do not exist yet; return every demo user's token.
+    """Create the demo organisations and users that do not exist yet; return a token for each demo user.
 
-    Idempotent: running it again creates nothing and returns the same tokens.
+    Idempotent for the data: running it again creates nothing. Tokens are stored only as digests, so
+    each run issues every demo user a new token (named ``DEMO_TOKEN_NAME``) and revokes the previous one.
     """
     demo = json.loads(path.read_text(encoding="utf-8"))
     for organisation in demo["organisations"]:
@@ -49,10 +51,15 @@ def demo_seed(*, path: Path = DEMO_FILE) -> list[DemoUser]:
     for user in demo["users"]:
         existing = get_user_model().objects.filter(username=user["username"]).first()
         if existing is not None:
-            token, _ = Token.objects.get_or_create(user=existing)
+            for previous in ApiToken.objects.filter(user=existing, name=DEMO_TOKEN_NAME):
+                token_revoke(user=existing, token=previous)
+            token = token_issue(user=existing, name=DEMO_TOKEN_NAME)
         else:
             _, token = user_create_with_token(
-                username=user["username"], role=user["role"], organisation_name=user["organisation"]
+                username=user["username"],
+                role=user["role"],
+                organisation_name=user["organisation"],
+                token_name=DEMO_TOKEN_NAME,
             )
         users.append(DemoUser(user["role"], user["username"], user["organisation"], token.key))
     _seed_facilities_and_reports(demo)

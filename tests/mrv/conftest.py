@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -53,3 +55,15 @@ def _throwaway_task_queue() -> None:
     from config.celery import app
 
     app.conf.task_default_queue = f"test-unconsumed-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings: Any) -> None:
+    """Each test counts its requests under a cache prefix of its own (no counts leak between tests or
+    runs), at rates that ordinary tests never reach; the throttling tests set their own small rates.
+    Every rate is per minute here, so the counters left in Redis expire within a minute."""
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()}
+    settings.MRV_THROTTLE_RATES = dict.fromkeys(settings.MRV_THROTTLE_RATES, "100000/min")

@@ -80,3 +80,106 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "False"  # DEBUG is off unless asked for
+
+
+def production_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MRV_")}
+    environment.update(
+        {
+            "MRV_ENV": "production",
+            "MRV_SECRET_KEY": "a-real-secret-Zq7!kP2#vN9@wL4$xR8%tY3^mB6&cH1*" + "x" * 10,
+            "MRV_ALLOWED_HOSTS": "mrv.example.org",
+            "MRV_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CELERY_BROKER_URL": "memory://",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            **extra,
+        }
+    )
+    return environment
+
+
+def test_production_refuses_debug(tmp_path: Path) -> None:
+    script = "import django; django.setup()"
+    environment = production_environment(tmp_path, MRV_DEBUG="true")
+    refused = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert "MRV_DEBUG is refused when MRV_ENV=production" in refused.stderr
+    environment["MRV_ENV"] = "development"
+    allowed = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_check_deploy_is_clean_in_production(tmp_path: Path) -> None:
+    environment = production_environment(tmp_path, MRV_PROXY_SSL_HEADER="X-Forwarded-Proto=https")
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "System check identified no issues (0 silenced)." in checked.stdout
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, "
+        "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert shown.stdout.strip() == "True True True True True 31536000 ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_development_check_deploy_reports_what_production_fixes(tmp_path: Path) -> None:
+    """The same check outside production finds the problems, so the clean result above is earned."""
+    environment = production_environment(tmp_path, MRV_ENV="development")
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    for problem in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert problem in checked.stderr + checked.stdout
+
+
+def test_https_settings_come_from_the_environment(tmp_path: Path) -> None:
+    environment = production_environment(
+        tmp_path, MRV_SSL_REDIRECT="false", MRV_HSTS_SECONDS="600", MRV_SECURE_COOKIES="false"
+    )
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert shown.stdout.strip() == "False 600 False", shown.stderr
+
+
+def test_importing_the_settings_creates_no_directory(tmp_path: Path) -> None:
+    environment = production_environment(tmp_path, MRV_ENV="development")
+    script = "import django; django.setup(); from django.conf import settings; print(settings.STATIC_ROOT)"
+    started = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == str(tmp_path / "var" / "static")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_run_creates_the_folders_it_needs() -> None:
+    """Settings no longer create var/: the run target does, before anything uses them."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    mkdir = next(line for line in run.splitlines() if "mkdir -p" in line)
+    for folder in ("var/static", "var/celery/queue", "var/celery/processed", "var/celery/control"):
+        assert folder in mkdir.split()
+    assert run.index("mkdir -p") < run.index("migrate")

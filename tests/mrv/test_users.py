@@ -27,7 +27,7 @@ def run(*args: str) -> list[str]:
 def test_create_api_user_prints_a_working_token_last() -> None:
     lines = run("create_api_user", "alice", "--role", "operator", "--organisation", "Jiangsu Cement Co.")
     token = lines[-1]
-    assert len(token) == 40
+    assert token.startswith("mrv_") and len(token) == 68
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.get("/api/test/whoami/")
@@ -93,10 +93,20 @@ def test_membership_selector() -> None:
     assert found.role == "operator"
 
 
-def test_seed_demo_is_idempotent_and_prints_a_token_per_demo_user() -> None:
+@pytest.mark.urls("tests.mrv.urls")
+def test_seed_demo_is_idempotent_and_prints_a_new_token_per_demo_user() -> None:
     first = run("seed_demo")
     second = run("seed_demo")
-    assert first == second
+    users = [line.split()[:2] for line in first]
+    assert users == [line.split()[:2] for line in second]
+    assert ["operator", "demo-operator"] in users
+    # Only digests are stored, so each run issues new tokens; the previous ones stop working.
+    for before, after in zip(first, second, strict=True):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {before.split()[-1]}")
+        assert client.get("/api/test/whoami/").status_code == 401
+        client.credentials(HTTP_AUTHORIZATION=f"Token {after.split()[-1]}")
+        assert client.get("/api/test/whoami/").json() == {"username": after.split()[1]}
     assert {line.split()[0] for line in first} == {"operator", "verifier", "regulator"}
     assert [line.split()[1] for line in first][:3] == ["demo-operator", "demo-verifier", "demo-regulator"]
     assert Organisation.objects.count() == 5
