@@ -287,7 +287,7 @@ def clinker_carbonate_ipcc_eq24(line: LineReader, methodology: Methodology) -> E
                     "kiln_dust",
                     "required",
                     f"{key} describes discarded kiln dust: give kiln_dust (and bypass_dust if any; 0 when "
-                    "no dust is discarded), or omit it to use the default CF_ckd",
+                    f"no dust is discarded), or omit {key} to use the default CF_ckd",
                 )
         default = methodology.factor("clinker.cf_ckd")
         assert default is not None  # declared in ``needs``

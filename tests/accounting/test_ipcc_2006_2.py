@@ -244,6 +244,18 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         "clinker",
     ),
     (
+        "calcined-dust-with-a-zero-clinker-factor",
+        {
+            **CLINKER,
+            "cao_fraction": "0.65",
+            "cao_non_carbonate_fraction": "0.65",
+            "kiln_dust": q("20", "t"),
+            "kiln_dust_carbonate_fraction": "0.8",
+            "kiln_dust_calcination_fraction": "0.5",
+        },
+        "cao_non_carbonate_fraction",
+    ),
+    (
         "non-carbonate-above-total",
         {**CLINKER, "mgo_fraction": "0.02", "mgo_non_carbonate_fraction": "0.03"},
         "mgo_non_carbonate_fraction",
