@@ -5,63 +5,62 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mrv.api import serializers as s
+from mrv.api.lookups import CommaSeparated, query
 from mrv.api.permissions import IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
-from mrv.domain.provinces import PROVINCES
-from mrv.errors import InvalidRequest
+from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import Facility
 from mrv.selectors.aggregates import GROUPS, aggregate_totals, as_table
 from mrv.selectors.comparison import facility_comparison
 
 
-def _invalid(name: str, detail: str) -> InvalidRequest:
-    return InvalidRequest(detail, [{"pointer": f"/query/{name}", "code": "invalid", "detail": detail}])
+class AggregateFilter(serializers.Serializer):
+    """The aggregates query: lists take repeated or comma-separated values."""
+
+    group_by = CommaSeparated(
+        child=serializers.ChoiceField(choices=GROUPS), required=False, help_text=f"any of {', '.join(GROUPS)}"
+    )
+    year = CommaSeparated(child=serializers.IntegerField(min_value=1000, max_value=9999), required=False)
+    sector = CommaSeparated(child=serializers.ChoiceField(choices=Facility.Sector.choices), required=False)
+    province = CommaSeparated(
+        child=serializers.ChoiceField(choices=PROVINCES), required=False, help_text="ISO 3166-2:CN codes"
+    )
+    status = serializers.ChoiceField(
+        choices=["verified"],
+        required=False,
+        help_text="aggregates count verified revisions only; use /api/v1/reports/?status=... for others",
+    )
+    period = serializers.ChoiceField(
+        choices=["annual", "monthly"],
+        default="annual",
+        help_text="annual reports (default) or monthly reports; never both added",
+    )
+
+    def validate_group_by(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("a group_by key is repeated")
+        return value
 
 
-def _list(request: Request, name: str) -> list[str]:
-    values: list[str] = []
-    for raw in request.query_params.getlist(name):
-        values.extend(part.strip() for part in raw.split(",") if part.strip())
-    return values
+class ComparisonFilter(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1000, max_value=9999, help_text="a four-digit year")
+    sector = CommaSeparated(child=serializers.ChoiceField(choices=Facility.Sector.choices), required=False)
 
 
 def parse_query(request: Request) -> tuple[list[str], dict[str, Any]]:
-    group_by = _list(request, "group_by")
-    unknown = [g for g in group_by if g not in GROUPS]
-    if unknown:
-        raise _invalid("group_by", f"group_by takes {', '.join(GROUPS)}; not {', '.join(unknown)[:80]}")
-    if len(set(group_by)) != len(group_by):
-        raise _invalid("group_by", "a group_by key is repeated")
-    status = request.query_params.get("status", "verified")
-    if status != "verified":
-        raise _invalid(
-            "status",
-            "aggregates count verified revisions only (status=verified); "
-            "use /api/v1/reports/?status=... for reports in other states",
-        )
-    filters: dict[str, Any] = {}
-    period = request.query_params.get("period", "annual")
-    if period not in ("annual", "monthly"):
-        raise _invalid("period", "period takes annual (default) or monthly")
-    filters["period"] = period
-    years = _list(request, "year")
-    if years:
-        if not all(y.isdigit() and len(y) == 4 for y in years):
-            raise _invalid("year", "year takes four-digit years, comma-separated")
-        filters["year"] = [int(y) for y in years]
-    for name, choices in (("sector", Facility.Sector.values), ("province", list(PROVINCES))):
-        values = _list(request, name)
-        if any(v not in choices for v in values):
-            raise _invalid(name, f"{name} takes {', '.join(choices)}")
-        if values:
-            filters[name] = values
-    return group_by, filters
+    """``group_by`` and the selector's filters from the aggregates query."""
+    values = query(AggregateFilter, request)
+    group_by = values.pop("group_by", [])
+    values.pop("status", None)
+    return group_by, values
 
 
 class AggregatesView(APIView):
@@ -72,21 +71,9 @@ class AggregatesView(APIView):
 
     @extend_schema(
         operation_id="aggregates",
-        parameters=[
-            OpenApiParameter("group_by", str, description=f"comma-separated: {', '.join(GROUPS)}"),
-            OpenApiParameter("year", str, description="year or comma-separated years"),
-            OpenApiParameter("sector", str, description="sector or comma-separated sectors"),
-            OpenApiParameter("province", str, description="ISO 3166-2:CN code(s), comma-separated"),
-            OpenApiParameter("status", str, enum=["verified"]),
-            OpenApiParameter(
-                "period",
-                str,
-                enum=["annual", "monthly"],
-                description="annual reports (default) or monthly reports; never both added",
-            ),
-        ],
+        parameters=[AggregateFilter],
         responses={
-            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): s.AggregatesOutput,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
         },
@@ -96,7 +83,7 @@ class AggregatesView(APIView):
         answer = aggregate_totals(group_by=group_by, filters=filters)
         if request.accepted_renderer.format in ("csv", "xlsx"):
             return Response(as_table(answer))
-        return Response(answer)
+        return Response(s.AggregatesOutput(answer).data)
 
 
 class ComparisonView(APIView):
@@ -105,18 +92,13 @@ class ComparisonView(APIView):
     permission_classes = [IsAuthenticated & IsRegulator]
 
     @extend_schema(
-        operation_id="facility_comparison",
-        parameters=[
-            OpenApiParameter("year", int, required=True),
-            OpenApiParameter("sector", str, enum=Facility.Sector.values),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
+        operation_id="facility_comparison", parameters=[ComparisonFilter], responses={200: s.ComparisonOutput}
     )
     def get(self, request: Request) -> Response:
-        raw = request.query_params.get("year", "")
-        if not (raw.isdigit() and len(raw) == 4):
-            raise _invalid("year", "year is required: a four-digit year")
-        sectors = _list(request, "sector") or list(Facility.Sector.values)
-        if any(s not in Facility.Sector.values for s in sectors):
-            raise _invalid("sector", f"sector takes {', '.join(Facility.Sector.values)}")
-        return Response({"year": int(raw), "results": facility_comparison(sectors=sectors, year=int(raw))})
+        filters = query(ComparisonFilter, request)
+        year, sectors = filters["year"], filters.get("sector") or list(Facility.Sector.values)
+        return Response(
+            s.ComparisonOutput(
+                {"year": year, "results": facility_comparison(sectors=sectors, year=year)}
+            ).data
+        )

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 import accounting
 from accounting import methodologies, units
 from mrv.api import schemas
+from mrv.api import serializers as s
 
 
 class CalculateView(APIView):
@@ -25,7 +26,7 @@ class CalculateView(APIView):
         summary="Calculate emissions (stateless)",
         request={"application/json": schemas.CALCULATION_REQUEST},
         responses={
-            200: schemas.CALCULATION,
+            200: s.CalculationOutput,
             400: schemas.PROBLEM,
             401: schemas.PROBLEM,
             413: schemas.PROBLEM,
@@ -34,7 +35,7 @@ class CalculateView(APIView):
         tags=["calculation"],
     )
     def post(self, request: Request) -> Response:
-        return Response(accounting.calculate(request.data).as_json())
+        return Response(s.CalculationOutput(accounting.calculate(request.data).as_json()).data)
 
 
 class MethodologyListView(APIView):

@@ -1,4 +1,5 @@
-"""OpenAPI schema postprocessing: document the problem documents every operation may answer.
+"""OpenAPI schema postprocessing: document the problem documents every operation may answer, and add
+the components written out in :mod:`mrv.api.schemas` (one schema per activity line kind).
 
 Every error the service answers is an RFC 9457 problem document (``application/problem+json``, see
 ``mrv.api.problems`` and ``mrv.api.exceptions``), whatever the view. Views document their success
@@ -21,6 +22,7 @@ import copy
 from http import HTTPStatus
 from typing import Any
 
+from mrv.api import schemas
 from mrv.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 PROBLEM_COMPONENT = "Problem"
@@ -81,6 +83,9 @@ def document_problems(result: dict[str, Any], generator: Any, request: Any, publ
     """drf-spectacular postprocessing hook: every error is a documented problem document."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components[PROBLEM_COMPONENT] = copy.deepcopy(PROBLEM_SCHEMA)
+    # Schemas the views refer to by $ref (activity line kinds, quantities): not serializers.
+    components.update(copy.deepcopy(schemas.components()))
+    result["components"]["schemas"] = dict(sorted(components.items()))
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method in _HTTP_METHODS:

@@ -1,12 +1,19 @@
-"""OpenAPI schemas of the calculation endpoints, written out because the engine (not a serializer)
-validates and shapes these bodies. Numbers out are strings in plain decimal notation."""
+"""OpenAPI schemas written out because the engine (not a serializer) validates these bodies: activity
+lines, one schema per line kind derived from the registered methods and their declared fields
+(:mod:`accounting.fields`), discriminated by ``source``; the calculation request; methodologies and
+units. Outputs are described by the serializers of :mod:`mrv.api.serializers`. Numbers out are strings
+in plain decimal notation."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from accounting.engine import SECTORS
-from accounting.registry import CATEGORIES, registered
+import accounting.methods  # noqa: F401  (registers and describes every line kind)
+from accounting import fields
+from accounting.engine import MAX_LINES, SECTORS
+from accounting.lines import MAX_ITEMS
+from accounting.registry import Method, registered
 
 DECIMAL_STRING: dict[str, Any] = {
     "type": "string",
@@ -18,30 +25,151 @@ NUMBER_IN: dict[str, Any] = {
     "oneOf": [{"type": "string"}, {"type": "number"}],
     "description": "a decimal, as a JSON string or number (read exactly)",
 }
-QUANTITY_IN: dict[str, Any] = {
-    "oneOf": [
-        {
-            "type": "object",
-            "properties": {"value": NUMBER_IN, "unit": {"type": "string"}},
-            "required": ["value", "unit"],
-            "additionalProperties": False,
-        },
-        NUMBER_IN,
-    ],
-    "description": 'a quantity {"value": "120000", "unit": "t"}, or a plain number for fractions',
+#: Components the views refer to by ``$ref`` (see :func:`components`, which
+#: :func:`mrv.api.openapi.document_problems` adds to the schema).
+COMPONENTS: dict[str, dict[str, Any]] = {}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+COMPONENTS["Quantity"] = {
+    "type": "object",
+    "description": "A value with its unit. The value is an exact decimal (a JSON string or number).",
+    "properties": {"value": NUMBER_IN, "unit": {"type": "string", "maxLength": 64, "example": "t"}},
+    "required": ["value", "unit"],
+    "additionalProperties": False,
 }
 
-ACTIVITY_LINE: dict[str, Any] = {
-    "type": "object",
-    "description": "An activity line; its fields depend on `source` (SPEC §4). Quantities are "
-    '{"value", "unit"} objects; fractions may be plain numbers.',
-    "properties": {
-        "ref": {"type": "string", "maxLength": 64},
-        "source": {"type": "string", "enum": sorted({kind for kind, _ in registered()})},
-        "month": {"type": "integer", "minimum": 1, "maximum": 12},
-    },
-    "required": ["source"],
-    "additionalProperties": True,
+
+def _component_name(kind: str) -> str:
+    return "".join(part.capitalize() for part in kind.split("_")) + "Line"
+
+
+def _about(field: fields.Field) -> str:
+    text = field.description[:1].upper() + field.description[1:] + "."
+    if field.shape in (fields.QUANTITY, fields.TEMPERATURE):
+        usual = ", ".join(fields.spellings(field.units) or field.units)
+        text += f" Computed in {' or '.join(field.units)}; any unit of the same dimension converts (e.g. {usual})."
+    elif field.shape == fields.FRACTION:
+        upper = field.upper or "1"
+        text += (
+            f' A plain fraction from 0 to {upper}, or a quantity in % (e.g. {{"value": "65", "unit": "%"}}).'
+        )
+    elif field.shape == fields.COEFFICIENT:
+        text += f' In {field.units[0]}: a plain number, or {{"value", "unit": "{field.units[0]}"}}.'
+    elif field.shape == fields.CODE:
+        text += f" A key of the methodology's `{field.codes}` table (GET /api/v1/methodologies/{{code}}/)."
+    if field.default:
+        text += f" Default when absent: {field.default}."
+    return text
+
+
+def _field_schema(field: fields.Field) -> dict[str, Any]:
+    """The JSON schema of one declared line field."""
+    about = {"description": _about(field)}
+    if field.units:
+        about["x-units"] = list(field.units)
+    if field.shape == fields.QUANTITY and "1" in field.units:
+        return {"oneOf": [ref("Quantity"), NUMBER_IN], **about}
+    if field.shape in (fields.QUANTITY, fields.TEMPERATURE):
+        return {"allOf": [ref("Quantity")], **about}
+    if field.shape in (fields.FRACTION, fields.COEFFICIENT):
+        return {"oneOf": [NUMBER_IN, ref("Quantity")], **about}
+    if field.shape == fields.CHOICE:
+        return {"type": "string", "enum": list(field.choices), **about}
+    if field.shape == fields.CODE:
+        return {"type": "string", "maxLength": 128, **about}
+    if field.shape == fields.LABEL:
+        return {"type": "string", "minLength": 1, "maxLength": 128, **about}
+    item = _object_schema(field.parts)
+    if field.shape == fields.OBJECT:
+        return {**item, **about}
+    return {
+        "type": "array",
+        "items": item,
+        "maxItems": MAX_ITEMS,
+        **({"minItems": 1} if field.required else {}),
+        **about,
+    }
+
+
+def _object_schema(parts: tuple[fields.Field, ...]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {part.name: _field_schema(part) for part in parts},
+        "required": [part.name for part in parts if part.required],
+        "additionalProperties": False,
+    }
+
+
+def _line_schema(kind: str, methods: list[Method]) -> dict[str, Any]:
+    """One line kind: the common fields, then the fields its method(s) read, from the registry."""
+    declared: dict[str, fields.Field] = {}
+    for found in methods:
+        for field in found.spec:
+            declared.setdefault(field.name, field)
+    body = _object_schema(tuple(declared.values()))
+    variants = "; ".join(
+        f"`{m.variant}`: {(m.function.__doc__ or '').strip().splitlines()[0]} ({m.reference})"
+        for m in methods
+    )
+    category = methods[0].category or "none (production data for intensities)"
+    return {
+        "type": "object",
+        "title": kind,
+        "description": f"Activity line `source: {kind}`, category {category}. Method(s) by methodology: "
+        f"{variants}",
+        "properties": {
+            "source": {"type": "string", "enum": [kind]},
+            "ref": {"type": "string", "maxLength": 64, "description": "your reference for the line"},
+            "month": {"type": "integer", "minimum": 1, "maximum": 12, "description": "for monthly lines"},
+            **body["properties"],
+        },
+        "required": ["source", *body["required"]],
+        "additionalProperties": False,
+    }
+
+
+def _line_kinds() -> dict[str, list[Method]]:
+    kinds: dict[str, list[Method]] = {}
+    for (kind, _variant), found in sorted(registered().items()):
+        kinds.setdefault(kind, []).append(found)
+    return kinds
+
+
+def line_kinds() -> dict[str, str]:
+    """Line kind → the name of its component."""
+    return {kind: _component_name(kind) for kind in _line_kinds()}
+
+
+@cache
+def components() -> dict[str, dict[str, Any]]:
+    """Every component the views refer to: :data:`COMPONENTS` and one schema per line kind."""
+    found = dict(COMPONENTS)
+    names = line_kinds()
+    for kind, methods in _line_kinds().items():
+        found[names[kind]] = _line_schema(kind, methods)
+    found["ActivityLine"] = {
+        "description": "An activity line: its fields depend on `source` (one schema per line kind, from the "
+        'methods registered in the engine). Quantities are {"value", "unit"} objects in any unit of the '
+        "right dimension; fractions may be plain numbers; unknown fields are refused.",
+        "oneOf": [ref(name) for name in names.values()],
+        "discriminator": {
+            "propertyName": "source",
+            "mapping": {kind: ref(name)["$ref"] for kind, name in names.items()},
+        },
+    }
+    return found
+
+
+ACTIVITY_LINE: dict[str, Any] = ref("ActivityLine")
+ACTIVITY_LINES: dict[str, Any] = {
+    "type": "array",
+    "items": ACTIVITY_LINE,
+    "minItems": 1,
+    "maxItems": MAX_LINES,
 }
 
 CALCULATION_REQUEST: dict[str, Any] = {
@@ -50,81 +178,15 @@ CALCULATION_REQUEST: dict[str, Any] = {
         "methodology": {"type": "string", "example": "cn-mee-2024"},
         "sector": {"type": "string", "enum": list(SECTORS)},
         "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
-        "lines": {"type": "array", "items": ACTIVITY_LINE, "minItems": 1, "maxItems": 10000},
+        "methodology_version": {
+            "type": "string",
+            "description": "a published version of the methodology (default: the latest)",
+            "example": "2024.2",
+        },
+        "lines": ACTIVITY_LINES,
     },
+    "additionalProperties": False,
     "required": ["lines"],
-}
-
-GASES_OUT: dict[str, Any] = {"type": "object", "additionalProperties": DECIMAL_STRING}
-PARAMETER_OUT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "value": DECIMAL_STRING,
-        "unit": {"type": "string"},
-        "origin": {"type": "string", "enum": ["measured", "default"]},
-        "source": {"type": "string"},
-        "table": {"type": "string"},
-        "confidence": {"type": "string"},
-    },
-    "required": ["value", "unit", "origin"],
-}
-LINE_RESULT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "ref": {"type": "string"},
-        "source": {"type": "string"},
-        "month": {"type": "integer", "nullable": True},
-        "method": {"type": "string"},
-        "category": {"type": "string", "enum": list(CATEGORIES), "nullable": True},
-        "gases": GASES_OUT,
-        "co2e": DECIMAL_STRING,
-        "biogenic_co2": DECIMAL_STRING,
-        "origin": {"type": "string", "enum": ["measured", "default"]},
-        "parameters": {"type": "object", "additionalProperties": PARAMETER_OUT},
-        "product": {"type": "string"},
-        "quantity": DECIMAL_STRING,
-    },
-    "required": ["ref", "source", "category", "gases", "co2e", "biogenic_co2", "parameters"],
-}
-FIGURES: dict[str, Any] = {"type": "object", "additionalProperties": DECIMAL_STRING}
-TOTALS: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "direct": DECIMAL_STRING,
-        "indirect": DECIMAL_STRING,
-        "total": DECIMAL_STRING,
-        "co2e": DECIMAL_STRING,
-        "by_category": FIGURES,
-        "by_gas": FIGURES,
-        "biogenic_co2": DECIMAL_STRING,
-        "default_share": DECIMAL_STRING,
-        "reported": {"type": "object", "description": "figures rounded by the methodology's reporting rule"},
-    },
-    "required": ["direct", "indirect", "total", "by_category", "by_gas", "biogenic_co2", "reported"],
-}
-INTENSITY: dict[str, Any] = {
-    "type": "object",
-    "nullable": True,
-    "properties": {
-        "product": {"type": "string"},
-        "production": DECIMAL_STRING,
-        "direct": DECIMAL_STRING,
-        "total": DECIMAL_STRING,
-    },
-}
-CALCULATION: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "methodology": {"type": "string"},
-        "methodology_version": {"type": "string"},
-        "gwp": {"type": "string"},
-        "sector": {"type": "string", "nullable": True},
-        "year": {"type": "integer", "nullable": True},
-        "lines": {"type": "array", "items": LINE_RESULT},
-        "totals": TOTALS,
-        "intensity": INTENSITY,
-    },
-    "required": ["methodology", "gwp", "lines", "totals", "intensity"],
 }
 
 PROBLEM: dict[str, Any] = {

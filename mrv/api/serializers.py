@@ -6,13 +6,30 @@ than a nested serializer could, so ``lines`` is passed through as parsed, exact 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounting.engine import Calculation
+from accounting.methodologies import GASES
+from accounting.numbers import plain
+from accounting.registry import CATEGORIES
+from mrv.api import schemas
+from mrv.domain import linefiles
 from mrv.domain.provinces import CHOICES as PROVINCES
-from mrv.models import AuditEvent, Facility, Organisation, Report, ReportRevision
+from mrv.models import (
+    AuditEvent,
+    Facility,
+    Finding,
+    ImportJob,
+    Organisation,
+    Report,
+    ReportRevision,
+    VerificationJob,
+)
+from mrv.selectors.aggregates import GROUPS
 from mrv.selectors.reports import revision_calculation, revision_lines
 
 
@@ -65,35 +82,19 @@ class ReportInput(serializers.Serializer):
     month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
     methodology = serializers.CharField(max_length=32, required=False)
     methodology_version = serializers.CharField(
-        max_length=32, required=False, help_text="a published version of the methodology (default: the latest)"
+        max_length=32,
+        required=False,
+        help_text="a published version of the methodology (default: the latest)",
     )
 
 
 class ReportUpdateInput(serializers.Serializer):
     methodology = serializers.CharField(max_length=32, required=False)
     methodology_version = serializers.CharField(
-        max_length=32, required=False, help_text="a published version of the methodology (default: the latest)"
+        max_length=32,
+        required=False,
+        help_text="a published version of the methodology (default: the latest)",
     )
-
-
-class RevisionOutput(serializers.ModelSerializer):
-    revision = serializers.IntegerField(source="number")
-    line_count = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = ReportRevision
-        fields = [
-            "revision",
-            "status",
-            "methodology",
-            "methodology_version",
-            "digest",
-            "line_count",
-            "totals",
-            "created_at",
-            "submitted_at",
-            "status_changed_at",
-        ]
 
 
 class AuditEventOutput(serializers.ModelSerializer):
@@ -165,3 +166,416 @@ def report_detail(
         "lines": lines,
         "results": [result.as_json() for result in calculation.lines],
     }
+
+
+# -- output serializers: what the API returns, field by field (and so its OpenAPI schema) ------------------
+@extend_schema_field(schemas.DECIMAL_STRING)
+class DecimalString(serializers.DecimalField):
+    """An exact decimal out, as a string in plain notation (never an exponent); stored text passes as is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=None, decimal_places=None, coerce_to_string=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+@extend_schema_field(schemas.ACTIVITY_LINES)
+class ActivityLinesField(serializers.Field):
+    """A revision's activity lines exactly as given (the engine validated them): passed through."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def _figures(name: str, keys: tuple[str, ...], doc: str) -> type[serializers.Serializer]:
+    return type(name, (serializers.Serializer,), {"__doc__": doc, **{key: DecimalString() for key in keys}})
+
+
+ByCategoryOutput = _figures("ByCategoryOutput", CATEGORIES, "Tonnes CO2e by emission category.")
+ByGasOutput = _figures("ByGasOutput", GASES, "Tonnes of each gas.")
+
+
+class RoundingOutput(serializers.Serializer):
+    places = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=["half_up", "half_even"])
+
+
+class ReportedFiguresOutput(serializers.Serializer):
+    """The figures as reported: rounded by the methodology's reporting rule."""
+
+    direct = DecimalString()
+    indirect = DecimalString()
+    total = DecimalString()
+    co2e = DecimalString()
+    by_category = ByCategoryOutput()
+    biogenic_co2 = DecimalString()
+    rounding = RoundingOutput()
+
+
+class TotalsOutput(serializers.Serializer):
+    """Tonnes CO2e (6 decimals, exact sums), and the same figures rounded as reported."""
+
+    direct = DecimalString(help_text="combustion + process")
+    indirect = DecimalString(help_text="purchased electricity and heat")
+    total = DecimalString()
+    co2e = DecimalString(required=False, help_text="equals total")
+    by_category = ByCategoryOutput()
+    by_gas = ByGasOutput(help_text="tonnes of each gas (not CO2e)")
+    biogenic_co2 = DecimalString(help_text="memo item, not in the totals")
+    default_share = DecimalString(required=False, help_text="share of the total computed with default values")
+    reported = ReportedFiguresOutput()
+
+
+class IntensityOutput(serializers.Serializer):
+    """Tonnes CO2e per tonne of the sector's intensity product."""
+
+    product = serializers.CharField()
+    production = DecimalString(help_text="tonnes of the product")
+    direct = DecimalString()
+    total = DecimalString()
+
+
+class ParameterOutput(serializers.Serializer):
+    """A value a method used, in the unit it computed in, with its origin (and provenance for defaults)."""
+
+    value = DecimalString()
+    unit = serializers.CharField()
+    origin = serializers.ChoiceField(choices=["measured", "default"])
+    source = serializers.CharField(required=False, help_text="citation of a default value")
+    table = serializers.CharField(required=False)
+    confidence = serializers.CharField(required=False)
+
+
+class LineResultOutput(serializers.Serializer):
+    """The result of one activity line (same order as the lines)."""
+
+    ref = serializers.CharField()
+    source = serializers.CharField(help_text="the line kind")
+    month = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(help_text="the registered method variant the methodology uses")
+    category = serializers.ChoiceField(choices=CATEGORIES, allow_null=True)
+    gases = serializers.DictField(child=DecimalString(), help_text="tonnes of each gas emitted")
+    co2e = DecimalString()
+    biogenic_co2 = DecimalString()
+    origin = serializers.ChoiceField(
+        choices=["measured", "default"], help_text="default if any default was used"
+    )
+    parameters = serializers.DictField(child=ParameterOutput(), help_text="every value used, by field path")
+    product = serializers.CharField(required=False, help_text="production lines")
+    quantity = DecimalString(required=False, help_text="production lines: tonnes")
+
+
+@extend_schema_field(LineResultOutput(many=True))
+class LineResultsField(serializers.Field):
+    """Per-line results as the engine presents them: passed through (a 10,000-line report renders in
+    milliseconds); :class:`LineResultOutput` documents them and a test holds the two together."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CalculationOutput(serializers.Serializer):
+    methodology = serializers.CharField()
+    methodology_version = serializers.CharField()
+    gwp = serializers.CharField(help_text="the GWP set of the methodology")
+    sector = serializers.ChoiceField(choices=Facility.Sector.choices, allow_null=True)
+    year = serializers.IntegerField(allow_null=True)
+    lines = LineResultsField()
+    totals = TotalsOutput()
+    intensity = IntensityOutput(allow_null=True)
+
+
+class StoredFiguresOutput(serializers.Serializer):
+    """A revision's stored figures."""
+
+    totals = TotalsOutput()
+    intensity = IntensityOutput(allow_null=True)
+
+
+class ReportCreate(ReportInput):
+    """The body of a report create: the period, the methodology, and the activity lines."""
+
+    lines = ActivityLinesField(help_text="the activity lines (validated by the engine, errors with pointers)")
+
+
+class ReportUpdate(ReportUpdateInput):
+    """The body of a draft update: the methodology, and the activity lines that replace the draft's."""
+
+    lines = ActivityLinesField(
+        required=False, help_text="the lines replacing the draft's (omit to keep them)"
+    )
+
+
+class RevisionOutput(serializers.ModelSerializer):
+    revision = serializers.IntegerField(source="number")
+    line_count = serializers.IntegerField(read_only=True)
+    totals = StoredFiguresOutput()
+
+    class Meta:
+        model = ReportRevision
+        fields = [
+            "revision",
+            "status",
+            "methodology",
+            "methodology_version",
+            "digest",
+            "line_count",
+            "totals",
+            "created_at",
+            "submitted_at",
+            "status_changed_at",
+        ]
+
+
+class ReportSummaryOutput(serializers.Serializer):
+    """A report as listed: the shown revision's status and figures, without lines."""
+
+    id = serializers.IntegerField()
+    facility = serializers.IntegerField()
+    sector = serializers.ChoiceField(choices=Facility.Sector.choices)
+    year = serializers.IntegerField()
+    month = serializers.IntegerField(allow_null=True)
+    methodology = serializers.CharField()
+    methodology_version = serializers.CharField()
+    revision = serializers.IntegerField(help_text="the shown revision's number")
+    status = serializers.ChoiceField(choices=ReportRevision.Status.choices, help_text="the shown revision's")
+    digest = serializers.CharField(allow_null=True, help_text="SHA-256 of the submitted content")
+    totals = TotalsOutput(allow_null=True)
+    intensity = IntensityOutput(allow_null=True)
+    line_count = serializers.IntegerField()
+    verification_job = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReportDetailOutput(ReportSummaryOutput):
+    """A report with the shown revision's lines (as given) and each line's result."""
+
+    lines = ActivityLinesField()
+    results = LineResultsField()
+
+
+def paginated(name: str, child: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The page serializer of ``child`` rows: ``{count, next, previous, results}``."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__doc__": f"A page of {child.__name__.removesuffix('Output')} rows.",
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": child(many=True),
+        },
+    )
+
+
+ReportPage = paginated("ReportPage", ReportSummaryOutput)
+RevisionPage = paginated("RevisionPage", RevisionOutput)
+
+
+class ImportSummaryOutput(serializers.Serializer):
+    """A line file imported (or checked, with ``dry_run``)."""
+
+    dry_run = serializers.BooleanField()
+    rows = serializers.IntegerField(help_text="rows read from the file")
+    lines = serializers.IntegerField(help_text="lines of the draft after the import")
+    totals = TotalsOutput()
+
+
+class CellErrorOutput(serializers.Serializer):
+    pointer = serializers.CharField(help_text="/rows/<i>/<field> into the file's rows")
+    row = serializers.IntegerField(allow_null=True, required=False, help_text="row of the file (header is 1)")
+    column = serializers.CharField(required=False)
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ImportOutcomeOutput(serializers.Serializer):
+    """The summary of a completed import, or the problem of a failed one (code, detail, errors)."""
+
+    dry_run = serializers.BooleanField(required=False)
+    rows = serializers.IntegerField(required=False)
+    lines = serializers.IntegerField(required=False)
+    totals = TotalsOutput(required=False)
+    code = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)
+    errors = CellErrorOutput(many=True, required=False)
+
+
+class ImportJobOutput(serializers.Serializer):
+    """A background import: status, progress, and the summary or the bad cells."""
+
+    id = serializers.IntegerField()
+    report = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ImportJob.Status.choices)
+    progress = serializers.IntegerField(help_text="percent")
+    file_format = serializers.ChoiceField(choices=linefiles.FORMATS)
+    dry_run = serializers.BooleanField()
+    append = serializers.BooleanField()
+    outcome = ImportOutcomeOutput(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class FindingOutput(serializers.Serializer):
+    """A point raised about a revision, by the automated checks or by the verifier."""
+
+    id = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=Finding.Source.choices)
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Finding.Severity.choices)
+    detail = serializers.CharField()
+    pointer = serializers.CharField(allow_blank=True, help_text="JSON pointer into the revision's lines")
+    line_ref = serializers.CharField(allow_null=True)
+    value = serializers.CharField(allow_null=True, help_text="the value the finding is about")
+    expected = serializers.CharField(allow_null=True, help_text="what the check expected instead")
+    misstatement_co2e = DecimalString(allow_null=True, help_text="tonnes CO2e misstated, if any")
+    acknowledged = serializers.BooleanField()
+    acknowledgement_note = serializers.CharField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    awaiting_answer = serializers.BooleanField(help_text="an automated warning not yet answered")
+    created_at = serializers.DateTimeField()
+
+
+class MaterialityOutput(serializers.Serializer):
+    """The verifier's misstatements against the reported total (EU AVR Art. 23)."""
+
+    reported_total_co2e = DecimalString()
+    threshold_percent = DecimalString()
+    misstatement_co2e = DecimalString()
+    percent = DecimalString()
+    material = serializers.BooleanField()
+
+
+class RecalculationOutput(serializers.Serializer):
+    """The revision recalculated: under its own version (verification) or another (recalculation job)."""
+
+    methodology = serializers.CharField()
+    methodology_version = serializers.CharField()
+    stored_methodology = serializers.CharField()
+    stored_methodology_version = serializers.CharField()
+    total = DecimalString()
+    stored_total = DecimalString()
+    difference = DecimalString(help_text="total − stored_total")
+
+
+FindingCountsOutput = type(
+    "FindingCountsOutput",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Findings by severity, not counting acknowledged ones.",
+        **{severity: serializers.IntegerField() for severity in Finding.Severity.values},
+    },
+)
+
+
+class VerificationJobOutput(serializers.Serializer):
+    """A verification (or recalculation) job of one submitted revision."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=VerificationJob.Kind.choices)
+    report = serializers.IntegerField()
+    revision = serializers.IntegerField()
+    facility = serializers.IntegerField()
+    sector = serializers.ChoiceField(choices=Facility.Sector.choices)
+    year = serializers.IntegerField()
+    digest = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=VerificationJob.Status.choices)
+    progress = serializers.IntegerField(help_text="percent of the automated checks done")
+    attempts = serializers.IntegerField()
+    failure_reason = serializers.CharField(allow_null=True)
+    check_version = serializers.CharField()
+    target_methodology = serializers.CharField(allow_null=True, help_text="recalculation jobs")
+    claimed_by = serializers.CharField(allow_null=True, help_text="the verifier's user name")
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    opinion = serializers.ChoiceField(choices=VerificationJob.Opinion.choices, allow_null=True)
+    statement = serializers.CharField(allow_null=True)
+    materiality = MaterialityOutput()
+    recalculation = RecalculationOutput(allow_null=True)
+    enqueued_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    finding_counts = FindingCountsOutput()
+    findings = FindingOutput(many=True, required=False, help_text="on a single job, not in lists")
+
+
+VerificationJobPage = paginated("VerificationJobPage", VerificationJobOutput)
+
+
+# -- aggregates ------------------------------------------------------------------------------------------
+GasTonnesOutput = _figures("GasTonnesOutput", GASES, "Tonnes of each gas (not CO2e).")
+
+
+class AggregateFiguresOutput(serializers.Serializer):
+    """Counts and tonnes CO2e of a group (exact sums, presented with 6 decimals)."""
+
+    facilities = serializers.IntegerField(help_text="distinct facilities")
+    reports = serializers.IntegerField()
+    direct = DecimalString()
+    indirect = DecimalString()
+    total = DecimalString()
+    gases = GasTonnesOutput()
+
+
+class AggregateRowOutput(AggregateFiguresOutput):
+    """One group: its keys (those of ``group_by``), then its figures."""
+
+    sector = serializers.ChoiceField(choices=Facility.Sector.choices, required=False)
+    province = serializers.ChoiceField(choices=PROVINCES, required=False)
+    year = serializers.IntegerField(required=False)
+    month = serializers.IntegerField(required=False, allow_null=True)
+    facility = serializers.IntegerField(required=False)
+    facility_name = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=CATEGORIES, required=False)
+    gas = serializers.ChoiceField(choices=GASES, required=False)
+
+    def to_representation(self, instance: Any) -> Any:
+        row = super().to_representation(instance)
+        # The keys first, as the selector orders them.
+        return {key: row[key] for key in instance if key in row}
+
+
+class AggregateFiltersOutput(serializers.Serializer):
+    """The filters applied."""
+
+    period = serializers.ChoiceField(choices=["annual", "monthly"])
+    year = serializers.ListField(child=serializers.IntegerField(), required=False)
+    sector = serializers.ListField(
+        child=serializers.ChoiceField(choices=Facility.Sector.choices), required=False
+    )
+    province = serializers.ListField(child=serializers.ChoiceField(choices=PROVINCES), required=False)
+
+
+class AggregatesOutput(serializers.Serializer):
+    """Verified totals grouped as asked, and the totals over everything selected."""
+
+    group_by = serializers.ListField(child=serializers.ChoiceField(choices=GROUPS))
+    filters = AggregateFiltersOutput()
+    results = AggregateRowOutput(many=True)
+    totals = AggregateFiguresOutput()
+
+
+class SectorBandOutput(serializers.Serializer):
+    p5 = DecimalString()
+    p95 = DecimalString()
+
+
+class ComparisonRowOutput(serializers.Serializer):
+    facility = serializers.IntegerField()
+    facility_name = serializers.CharField()
+    sector = serializers.ChoiceField(choices=Facility.Sector.choices)
+    province = serializers.ChoiceField(choices=PROVINCES)
+    direct_intensity = DecimalString(help_text="t CO2e per t of product, latest verified annual report")
+    percentile = DecimalString(help_text="share of the sector's facilities at or below (0-100)")
+    peers = serializers.IntegerField()
+    sector_band = SectorBandOutput(allow_null=True, help_text="5th-95th percentile of the sector")
+
+
+class ComparisonOutput(serializers.Serializer):
+    year = serializers.IntegerField()
+    results = ComparisonRowOutput(many=True)

@@ -1,12 +1,59 @@
-"""Reads on reports: a revision's lines and their per-line results."""
+"""Reads on reports: the report list, the revision each report shows, a revision's lines and results."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import OuterRef, QuerySet, Subquery
 
 import accounting
 from accounting.engine import Calculation
 from mrv.models import Report, ReportRevision
+from mrv.selectors import scoping
+
+
+def report_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[Report]:
+    """The reports ``user`` may see, filtered, newest year first.
+
+    ``filters``: ``facility``, ``year``, ``sector``, and ``status``, which is the status of the revision
+    the report shows the user (:func:`shown_revision`): for a verifier the latest submitted one, even
+    when the operator has opened a new draft since.
+    """
+    reports = scoping.reports_visible_to(user)
+    if "facility" in filters:
+        reports = reports.filter(facility_id=filters["facility"])
+    if "year" in filters:
+        reports = reports.filter(year=filters["year"])
+    if "sector" in filters:
+        reports = reports.filter(facility__sector=filters["sector"])
+    if "status" in filters:
+        if scoping.role_of(user) == scoping.VERIFIER:
+            shown_status = (
+                ReportRevision.objects.filter(report=OuterRef("pk"))
+                .exclude(status=ReportRevision.Status.DRAFT)
+                .order_by("-number")
+                .values("status")[:1]
+            )
+            reports = reports.annotate(shown_status=Subquery(shown_status)).filter(
+                shown_status=filters["status"]
+            )
+        else:  # the latest revision, whose status the report mirrors
+            reports = reports.filter(status=filters["status"])
+    return reports.prefetch_related("revisions__verification_jobs").order_by(
+        "-year", "facility_id", "month", "id"
+    )
+
+
+def shown_revision(*, user: AbstractBaseUser, report: Report) -> ReportRevision:
+    """The revision a report shows ``user``: its latest visible one (a verifier sees no draft).
+
+    Reads the prefetched revisions of :func:`report_list` when there are some.
+    """
+    verifier = scoping.role_of(user) == scoping.VERIFIER
+    revisions = sorted(report.revisions.all(), key=lambda r: r.number, reverse=True)
+    return next(r for r in revisions if not verifier or r.status != ReportRevision.Status.DRAFT)
 
 
 def revision_lines(*, revision: ReportRevision) -> list[Any]:

@@ -1,0 +1,38 @@
+"""Lists of the API with their filters: what a user may see (``scoping``), narrowed by validated filters.
+
+Each takes ``filters``, the validated query of the view (absent keys are not filtered on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from mrv.models import AuditEvent, Facility, VerificationJob
+from mrv.selectors import scoping
+
+
+def _narrowed(rows: QuerySet[Any], filters: Mapping[str, Any], names: tuple[str, ...]) -> QuerySet[Any]:
+    wanted = {name: filters[name] for name in names if name in filters}
+    return rows.filter(**wanted) if wanted else rows
+
+
+def facility_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[Facility]:
+    """Facilities by name; ``sector``, ``province``."""
+    facilities = scoping.facilities_visible_to(user).order_by("name", "id")
+    return _narrowed(facilities, filters, ("sector", "province"))
+
+
+def job_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[VerificationJob]:
+    """Verification jobs, oldest first (the queue order); ``status``, ``kind``."""
+    jobs = scoping.jobs_visible_to(user).prefetch_related("findings").order_by("enqueued_at", "id")
+    return _narrowed(jobs, filters, ("status", "kind"))
+
+
+def audit_event_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
+    """Audit events, newest first; ``object_type``, ``object_id``, ``action``."""
+    events = scoping.audit_events_visible_to(user).order_by("-sequence")
+    return _narrowed(events, filters, ("object_type", "object_id", "action"))
