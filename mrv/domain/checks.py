@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounting.engine import Calculation, LineResult
+from accounting.lines import Parameter
 from accounting.methodologies import Band, Methodology, latest
 from accounting.numbers import plain, present
 from accounting.registry import DIRECT_CATEGORIES
@@ -302,22 +303,21 @@ def physical_limits(data: CheckInput) -> Iterator[Finding]:
     for index, line in enumerate(data.calculation.lines):
         fuel = data.lines[index].get("fuel") if line.source == "fuel_combustion" else None
         quantity, ncv = _parameter(line, "quantity"), _parameter(line, "ncv")
-        energy_known = fuel is not None and quantity is not None and ncv is not None
-        if energy_known:
-            assert quantity is not None and ncv is not None
-            limit = beyond("fuel_energy_per_line", quantity * ncv)
-            if limit is not None:
-                yield finding(
-                    "fuel_energy_per_line",
-                    limit,
-                    f"the energy of this {fuel} line",
-                    _pointer(index, "quantity"),
-                    line.ref,
-                    quantity * ncv,
-                )
+        # A fuel's quantity is bounded through its energy when its NCV is known, else through its unit.
+        energy = quantity * ncv if fuel is not None and quantity is not None and ncv is not None else None
+        limit = beyond("fuel_energy_per_line", energy)
+        if limit is not None and energy is not None:
+            yield finding(
+                "fuel_energy_per_line",
+                limit,
+                f"the energy of this {fuel} line",
+                _pointer(index, "quantity"),
+                line.ref,
+                energy,
+            )
         for parameter in line.parameters:
             name = LINE_LIMITS.get(parameter.unit)
-            if name is None or (energy_known and parameter.name == "quantity"):
+            if name is None or (energy is not None and parameter.name == "quantity"):
                 continue
             limit = beyond(name, parameter.value)
             if limit is not None:
@@ -586,7 +586,7 @@ class _Slip:
     corrected: Decimal
 
 
-def _size(line: LineResult) -> Any:
+def _size(line: LineResult) -> Parameter | None:
     """The parameter a line's emissions (or production) are proportional to, when a slip can hit it."""
     for name in SIZE_PARAMETERS:
         for parameter in line.parameters:
