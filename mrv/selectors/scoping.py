@@ -10,6 +10,7 @@ Objects outside a user's scope are simply absent (404), so their existence does 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision, VerificationJob
@@ -42,16 +43,42 @@ def organisations_visible_to(user: AbstractBaseUser) -> QuerySet[Organisation]:
     return Organisation.objects.filter(pk=found.organisation_id)
 
 
-def facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
+def _facility_scope(user: AbstractBaseUser) -> dict[str, int] | None:
+    """The condition on the facilities ``user`` may see: ``{}`` for all of them, None for none."""
     found = membership(user)
-    facilities = Facility.objects.select_related("operator", "verification_body")
     if found is None:
-        return facilities.none()
+        return None
     if found.role == REGULATOR:
-        return facilities.all()
+        return {}
     if found.role == OPERATOR:
-        return facilities.filter(operator_id=found.organisation_id)
-    return facilities.filter(verification_body_id=found.organisation_id)
+        return {"operator_id": found.organisation_id}
+    return {"verification_body_id": found.organisation_id}
+
+
+def facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
+    scope = _facility_scope(user)
+    facilities = Facility.objects.select_related("operator", "verification_body")
+    return facilities.none() if scope is None else facilities.filter(**scope)
+
+
+def facility_visible_to(user: AbstractBaseUser, pk: int) -> Facility | None:
+    """The facility ``pk`` if ``user`` may see it, else None: the rule of :func:`facilities_visible_to`
+    in one plain SELECT (no ORM compilation), for the writes that look a facility up on every request."""
+    scope = _facility_scope(user)
+    low, high = connection.ops.integer_field_range(Facility._meta.pk.get_internal_type())
+    if scope is None or not low <= pk <= high:  # as the ORM: an id out of the column's range finds nothing
+        return None
+    fields = Facility._meta.concrete_fields
+    quote = connection.ops.quote_name
+    conditions = " AND ".join(f"{quote(column)} = %s" for column in ("id", *scope))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(field.column) for field in fields)} "
+            f"FROM {quote(Facility._meta.db_table)} WHERE {conditions}",
+            [pk, *scope.values()],
+        )
+        row = cursor.fetchone()
+    return None if row is None else Facility.from_db(connection.alias, [f.attname for f in fields], row)
 
 
 def reports_visible_to(user: AbstractBaseUser) -> QuerySet[Report]:

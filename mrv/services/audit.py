@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from mrv.domain.canonical import canonical_json, jsonable
 from mrv.models import AuditChainHead, AuditEvent, Facility, Organisation
-from mrv.services.rows import insert_parts, mark_saved, placeholders
+from mrv.services.rows import insert_parts, mark_saved
 
 GENESIS = "0" * 64
 
@@ -46,36 +46,69 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _lock_head() -> tuple[int, str]:
-    """Lock the chain head (until the transaction ends) and read its sequence and hash."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    statement = f"SELECT sequence, hash FROM {AuditChainHead._meta.db_table} WHERE id = 1{lock}"
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        row = cursor.fetchone()
-        if row is None:  # a fresh database (the migration creates the row; a flushed test database has none)
-            AuditChainHead.objects.get_or_create(pk=1)
-            cursor.execute(statement)
-            row = cursor.fetchone()
-    return int(row[0]), str(row[1])
+def _head() -> AuditChainHead:
+    """The locked chain head (created when missing: the migration creates it, a flushed test
+    database has none)."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+#: The event's canonical JSON ends with these two keys (sorted last), so PostgreSQL can finish it
+#: with the head it has locked: ``…,"previous_hash":"<head hash>","sequence":<head sequence + 1>}``.
+_CHAIN_KEYS = ("previous_hash", "sequence")
+
+_APPEND = """
+WITH head AS (SELECT sequence, hash FROM {head} WHERE id = 1 FOR UPDATE),
+event AS (
+    INSERT INTO {events} ({columns}, sequence, previous_hash, hash)
+    SELECT {placeholders}, head.sequence + 1, head.hash, encode(sha256(convert_to(
+        %s || head.hash || '","sequence":' || (head.sequence + 1) || '}}', 'UTF8')), 'hex')
+    FROM head
+    RETURNING id, sequence, previous_hash, hash
+)
+UPDATE {head} AS chain SET sequence = event.sequence, hash = event.hash FROM event WHERE chain.id = 1
+RETURNING event.id, event.sequence, event.previous_hash, event.hash
+"""
 
 
 def _append(event: AuditEvent) -> None:
-    """Insert the event and move the chain head to it: one statement on PostgreSQL."""
+    """Chain the event to the head and store both.
+
+    On PostgreSQL one statement locks the head, inserts the event with its hash and moves the head
+    (the hash is the SHA-256 of the same canonical JSON, its last two keys filled in by the database);
+    elsewhere the head is read, the hash computed here, and the event and head saved in turn.
+    """
     if connection.vendor != "postgresql":
+        head = _head()
+        event.sequence, event.previous_hash = head.sequence + 1, head.hash
+        event.hash = _event_hash(_fields(event))
         event.save(force_insert=True)
         AuditChainHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
         return
-    columns, values = insert_parts(event)
-    head = AuditChainHead._meta.db_table
+    fields = _fields(event)
+    assert sorted(fields)[-2:] == list(_CHAIN_KEYS)
+    for key in _CHAIN_KEYS:
+        del fields[key]
+    prefix = canonical_json(fields)[:-1].decode() + ',"previous_hash":"'
+    columns, placeholders, values = insert_parts(event, omit=(*_CHAIN_KEYS, "hash"))
+    statement = _APPEND.format(
+        head=AuditChainHead._meta.db_table,
+        events=AuditEvent._meta.db_table,
+        columns=columns,
+        placeholders=placeholders,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH event AS (INSERT INTO {AuditEvent._meta.db_table} ({columns}) "
-            f"VALUES ({placeholders(values)}) RETURNING id) "
-            f"UPDATE {head} SET sequence = %s, hash = %s FROM event WHERE {head}.id = 1 RETURNING event.id",
-            [*values, event.sequence, event.hash],
-        )
-        mark_saved(event, cursor.fetchone()[0])
+        cursor.execute(statement, [*values, prefix])
+        row = cursor.fetchone()
+        if row is None:  # no chain head yet
+            _head()
+            cursor.execute(statement, [*values, prefix])
+            row = cursor.fetchone()
+    event.sequence, event.previous_hash, event.hash = row[1], row[2], row[3]
+    mark_saved(event, row[0])
 
 
 @transaction.atomic(savepoint=False)
@@ -92,9 +125,7 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain."""
-    sequence, previous_hash = _lock_head()
     event = AuditEvent(
-        sequence=sequence + 1,
         at=timezone.now(),
         actor=actor,
         actor_name=getattr(actor, "username", "") or "",
@@ -108,9 +139,7 @@ def audit_record(
         before_digest=before_digest,
         after_digest=after_digest,
         data=jsonable(data or {}),
-        previous_hash=previous_hash,
     )
-    event.hash = _event_hash(_fields(event))
     _append(event)
     return event
 

@@ -27,7 +27,7 @@ from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
 from mrv.services.rollup import rollup_replace
-from mrv.services.rows import insert_parts, mark_saved, placeholders
+from mrv.services.rows import insert_parts, mark_saved
 
 Status = ReportRevision.Status
 ZERO = Decimal(0)
@@ -211,14 +211,14 @@ def _insert_report(*, report: Report, revision: ReportRevision) -> None:
         revision.report = report
         revision.save(force_insert=True)
         return
-    report_columns, report_values = insert_parts(report)
-    columns, values = insert_parts(revision, omit=("report",))
+    report_columns, report_placeholders, report_values = insert_parts(report)
+    columns, placeholders, values = insert_parts(revision, omit=("report",))
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH report AS (INSERT INTO {Report._meta.db_table} ({report_columns}) "
-            f"VALUES ({placeholders(report_values)}) RETURNING id) "
+            f"VALUES ({report_placeholders}) RETURNING id) "
             f"INSERT INTO {ReportRevision._meta.db_table} (report_id, {columns}) "
-            f"VALUES ((SELECT id FROM report), {placeholders(values)}) RETURNING report_id, id",
+            f"VALUES ((SELECT id FROM report), {placeholders}) RETURNING report_id, id",
             [*report_values, *values],
         )
         report_id, revision_id = cursor.fetchone()

@@ -1,0 +1,86 @@
+"""The report create path, written in few statements: what it stores and whom it lets through."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from mrv.models import ActivityLine, AuditEvent, Facility, Report, ReportRevision
+from mrv.selectors import scoping
+from tests.mrv.factories import World
+from tests.mrv.reporting_helpers import report_body
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("operator_a", "operator_b", "verifier_a", "verifier_b", "regulator")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_facility_lookup_of_a_write_follows_the_scoping_rule(world: World, role: str) -> None:
+    user = getattr(world, role).user
+    visible = set(scoping.facilities_visible_to(user).values_list("pk", flat=True))
+    for facility in Facility.objects.all():
+        found = scoping.facility_visible_to(user, facility.pk)
+        assert (found is not None) == (facility.pk in visible), (role, facility.pk)
+        if found is not None:
+            assert (found.pk, found.name, found.sector, found.operator_id) == (
+                facility.pk,
+                facility.name,
+                facility.sector,
+                facility.operator_id,
+            )
+
+
+def test_the_facility_lookup_finds_nothing_for_an_unknown_id_or_a_user_without_organisation(
+    world: World,
+) -> None:
+    regulator = world.regulator.user
+    assert scoping.facility_visible_to(regulator, world.facility_a.pk) is not None
+    assert scoping.facility_visible_to(regulator, 2**31) is None
+    assert scoping.facility_visible_to(regulator, 2**80) is None  # beyond any id column
+    outsider = get_user_model().objects.create_user(username="no-organisation")
+    assert scoping.facility_visible_to(outsider, world.facility_a.pk) is None
+
+
+def test_a_report_for_a_facility_of_another_operator_is_refused_with_its_pointer(world: World) -> None:
+    response = world.client("operator_b").post(
+        "/api/v1/reports/", report_body(world.facility_a), format="json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert [error["pointer"] for error in response.json()["errors"]] == ["/facility"]
+    assert not Report.objects.exists()
+
+
+def test_a_created_report_stores_its_revision_lines_and_one_chained_audit_event(world: World) -> None:
+    body = report_body(world.facility_a)
+    response = world.client("operator_a").post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 201
+    created = response.json()
+    report = Report.objects.get(pk=created["id"])
+    assert (report.facility_id, report.year, report.revision, report.status) == (
+        world.facility_a.pk,
+        body["year"],
+        1,
+        "draft",
+    )
+    assert report.created_by_id == world.operator_a.user.pk and report.created_at is not None
+    revision = ReportRevision.objects.get(report=report)
+    assert (revision.number, revision.status, revision.line_count) == (1, "draft", len(body["lines"]))
+    assert revision.created_at is not None and revision.status_changed_at is not None
+    assert Decimal(revision.totals["totals"]["total"]) == Decimal(created["totals"]["total"])
+    stored_lines = list(ActivityLine.objects.filter(revision=revision).order_by("index"))
+    assert [line.inputs for line in stored_lines] == created["lines"]
+    event = AuditEvent.objects.get(action="report.create")
+    assert (event.object_type, event.object_id, event.facility_id, event.organisation_id) == (
+        "report",
+        str(report.pk),
+        world.facility_a.pk,
+        world.facility_a.operator_id,
+    )
+    assert event.data == {"revision": 1, "lines": len(body["lines"])}
+    assert event.actor_id == world.operator_a.user.pk
+    call_command("verify_audit_chain")
