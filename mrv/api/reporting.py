@@ -6,6 +6,7 @@ scoping selectors, so an object outside the user's scope is a 404.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,16 +23,17 @@ from rest_framework.views import APIView
 from accounting.errors import FieldError, InvalidInput
 from mrv.api import serializers as s
 from mrv.api.idempotency import idempotent
-from mrv.api.lookups import choice_filter, int_filter, report_for, require
+from mrv.api.lookups import MAX_ID, query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain import linefiles
-from mrv.domain.provinces import PROVINCES
+from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.errors import InvalidRequest
 from mrv.models import AuditEvent, Facility, ImportJob, Organisation, Report, ReportRevision
-from mrv.selectors import scoping
+from mrv.selectors import listing, scoping
+from mrv.selectors import reports as report_selectors
 from mrv.services import facilities as facility_services
 from mrv.services import reports as report_services
 from mrv.services.imports import import_job_create
@@ -70,17 +73,17 @@ class FacilityListView(generics.ListAPIView):
     serializer_class = s.FacilityOutput
     permission_classes = [READ_OR_REGULATOR]
 
-    @extend_schema(parameters=[OpenApiParameter("sector", str), OpenApiParameter("province", str)])
+    class FilterSerializer(serializers.Serializer):
+        sector = serializers.ChoiceField(choices=Facility.Sector.choices, required=False)
+        province = serializers.ChoiceField(choices=PROVINCE_CHOICES, required=False)
+
+    @extend_schema(parameters=[FilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Facility]:
-        facilities = scoping.facilities_visible_to(self.request.user).order_by("name", "id")
-        for name, choices in (("sector", Facility.Sector.values), ("province", list(PROVINCES))):
-            value = choice_filter(self.request, name, choices)
-            if value:
-                facilities = facilities.filter(**{name: value})
-        return facilities
+        filters = query(self.FilterSerializer, self.request)
+        return listing.facility_list(user=self.request.user, filters=filters)
 
     @extend_schema(request=s.FacilityInput, responses={201: s.FacilityOutput})
     def post(self, request: Request) -> Response:
@@ -128,51 +131,38 @@ def _shown_revision(request: Request, report: Report) -> ReportRevision:
     return revision
 
 
-REPORT_OBJECT = OpenApiTypes.OBJECT
-
-
 class ReportListView(APIView):
     permission_classes = [READ_OR_OPERATOR]
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("facility", int),
-            OpenApiParameter("year", int),
-            OpenApiParameter("status", str, enum=ReportRevision.Status.values),
-            OpenApiParameter("sector", str, enum=Facility.Sector.values),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
-        responses={200: REPORT_OBJECT},
-    )
-    def get(self, request: Request) -> Response:
-        reports = scoping.reports_visible_to(request.user).prefetch_related("revisions__verification_jobs")
-        for name, field in (("facility", "facility_id"), ("year", "year")):
-            value = int_filter(request, name)
-            if value is not None:
-                reports = reports.filter(**{field: value})
-        status = choice_filter(request, "status", ReportRevision.Status.values)
-        if status:
-            reports = reports.filter(status=status)
-        sector = choice_filter(request, "sector", Facility.Sector.values)
-        if sector:
-            reports = reports.filter(facility__sector=sector)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            reports.order_by("-year", "facility_id", "month", "id"), request, view=self
+    class FilterSerializer(serializers.Serializer):
+        facility = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        year = serializers.IntegerField(min_value=1990, max_value=2100, required=False)
+        status = serializers.ChoiceField(
+            choices=ReportRevision.Status.choices,
+            required=False,
+            help_text="status of the revision each report shows (for a verifier: the latest submitted)",
         )
-        verifier = scoping.role_of(request.user) == scoping.VERIFIER
-        rows = []
-        for report in page or []:
-            revisions = sorted(report.revisions.all(), key=lambda r: r.number, reverse=True)
-            shown = next(r for r in revisions if not verifier or r.status != ReportRevision.Status.DRAFT)
-            rows.append(s.report_summary(report, shown))
-        return paginator.get_paginated_response(rows)
+        sector = serializers.ChoiceField(choices=Facility.Sector.choices, required=False)
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={201: REPORT_OBJECT},
+        parameters=[FilterSerializer, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: s.ReportPage},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query(self.FilterSerializer, request)
+        reports = report_selectors.report_list(user=request.user, filters=filters)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(reports, request, view=self)
+        rows = [
+            s.report_summary(report, report_selectors.shown_revision(user=request.user, report=report))
+            for report in page or []
+        ]
+        return paginator.get_paginated_response(s.ReportSummaryOutput(rows, many=True).data)
+
+    @extend_schema(
+        request=s.ReportCreate,
+        responses={201: s.ReportDetailOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request) -> Response:
@@ -205,12 +195,14 @@ class ReportListView(APIView):
                 methodology_version=values.get("methodology_version"),
                 lines=_lines(request, required=True),
             )
-            return 201, s.report_detail(
-                draft.report,
-                draft.revision,
-                lines=_lines(request, required=True),
-                calculation=draft.calculation,
-            )
+            return 201, s.ReportDetailOutput(
+                s.report_detail(
+                    draft.report,
+                    draft.revision,
+                    lines=_lines(request, required=True),
+                    calculation=draft.calculation,
+                )
+            ).data
 
         return idempotent(request, scope="reports.create", perform=perform)
 
@@ -219,12 +211,12 @@ class ReportDetailView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(responses={200: REPORT_OBJECT}, operation_id="reports_retrieve")
+    @extend_schema(responses={200: s.ReportDetailOutput}, operation_id="reports_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
-        return Response(s.report_detail(report, _shown_revision(request, report)))
+        return Response(s.ReportDetailOutput(s.report_detail(report, _shown_revision(request, report))).data)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: REPORT_OBJECT})
+    @extend_schema(request=s.ReportUpdate, responses={200: s.ReportDetailOutput})
     def patch(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
@@ -241,7 +233,11 @@ class ReportDetailView(APIView):
             methodology_version=data.validated_data.get("methodology_version"),
             lines=_lines(request, required=False),
         )
-        return Response(s.report_detail(draft.report, draft.revision, calculation=draft.calculation))
+        return Response(
+            s.ReportDetailOutput(
+                s.report_detail(draft.report, draft.revision, calculation=draft.calculation)
+            ).data
+        )
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
@@ -257,7 +253,7 @@ class ReportSubmitView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: REPORT_OBJECT},
+        responses={202: s.ReportSummaryOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -266,7 +262,7 @@ class ReportSubmitView(APIView):
 
         def perform() -> tuple[int, dict[str, Any]]:
             revision = report_services.report_submit(by=request.user, report=report)
-            return 202, s.report_summary(report, revision)
+            return 202, s.ReportSummaryOutput(s.report_summary(report, revision)).data
 
         return idempotent(request, scope=f"reports.{report.pk}.submit", perform=perform)
 
@@ -274,81 +270,86 @@ class ReportSubmitView(APIView):
 class ReportReviseView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
 
-    @extend_schema(request=None, responses={201: REPORT_OBJECT})
+    @extend_schema(request=None, responses={201: s.ReportSummaryOutput})
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
         revision = report_services.report_revise(by=request.user, report=report)
-        return Response(s.report_summary(report, revision), status=201)
+        return Response(s.ReportSummaryOutput(s.report_summary(report, revision)).data, status=201)
 
 
 class ReportRevisionListView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
 
-    @extend_schema(responses={200: s.RevisionOutput(many=True)})
+    @extend_schema(responses={200: s.RevisionPage})
     def get(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         revisions = scoping.revisions_visible_to(request.user, report=report).order_by("number")
-        return Response(
-            {
-                "count": len(revisions),
-                "next": None,
-                "previous": None,
-                "results": s.RevisionOutput(revisions, many=True).data,
-            }
-        )
+        page = {"count": len(revisions), "next": None, "previous": None, "results": revisions}
+        return Response(s.RevisionPage(page).data)
+
+
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """Content negotiation by the ``Accept`` header only: where ``?format=`` is a parameter of the view
+    (the uploaded file's format), it must not select a renderer (DRF's URL format override)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
 class ReportLinesImportView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [BoundedMultiPartParser]
+    content_negotiation_class = AcceptHeaderNegotiation
+
+    class QuerySerializer(serializers.Serializer):
+        format = serializers.ChoiceField(
+            choices=linefiles.FORMATS,
+            required=False,
+            help_text="the file's format; by default the file name's extension (.csv or .xlsx)",
+        )
+        dry_run = serializers.BooleanField(required=False, help_text="check the file, store nothing")
+        background = serializers.BooleanField(
+            required=False, help_text="import as a job; follow it at /api/v1/import-jobs/{id}/"
+        )
+        mode = serializers.ChoiceField(
+            choices=["replace", "append"],
+            required=False,
+            help_text="replace the draft's lines (default) or append to them",
+        )
 
     @extend_schema(
         request={"multipart/form-data": inline_serializer("LineFile", {"file": serializers.FileField()})},
-        parameters=[
-            OpenApiParameter("dry_run", bool),
-            OpenApiParameter(
-                "background", bool, description="import as a job; follow it at /api/v1/import-jobs/{id}/"
-            ),
-            OpenApiParameter("mode", str, enum=["replace", "append"]),
-            OpenApiParameter("format", str, enum=list(linefiles.FORMATS)),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[QuerySerializer],
+        responses={200: s.ImportSummaryOutput, 202: s.ImportJobOutput},
     )
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
+        options = query(self.QuerySerializer, request)
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is None or not hasattr(upload, "read"):
             raise InvalidRequest(
                 "upload the file as multipart form field 'file'",
                 [{"pointer": "/file", "code": "required", "detail": "a CSV or XLSX file"}],
             )
-        file_format = (request.query_params.get("file_format") or upload.name.rsplit(".", 1)[-1]).lower()
+        file_format = options.get("format") or (upload.name or "").rsplit(".", 1)[-1].lower()
         if file_format not in linefiles.FORMATS:
             raise InvalidRequest(
-                "the file must be .csv or .xlsx",
+                "the file must be .csv or .xlsx (or say which with ?format=csv|xlsx)",
                 [{"pointer": "/file", "code": "unsupported_format", "detail": "csv or xlsx"}],
             )
-        if request.query_params.get("background", "").lower() in ("1", "true", "yes"):
-            job = import_job_create(
-                by=request.user,
-                report=report,
-                content=upload.read(),
-                file_format=file_format,
-                dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
-                append=request.query_params.get("mode") == "append",
-            )
-            return Response(import_job_json(job), status=202)
-        summary = report_services.lines_import(
-            by=request.user,
-            report=report,
-            content=upload.read(),
-            file_format=file_format,
-            dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
-            append=request.query_params.get("mode") == "append",
-        )
-        return Response(summary)
+        arguments = {
+            "by": request.user,
+            "report": report,
+            "content": upload.read(),
+            "file_format": file_format,
+            "dry_run": options.get("dry_run", False),
+            "append": options.get("mode") == "append",
+        }
+        if options.get("background"):
+            job = import_job_create(**arguments)
+            return Response(s.ImportJobOutput(import_job_json(job)).data, status=202)
+        return Response(s.ImportSummaryOutput(report_services.lines_import(**arguments)).data)
 
 
 class LineTemplateView(APIView):
@@ -357,8 +358,13 @@ class LineTemplateView(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [CSVRenderer, XLSXRenderer, JSONRenderer]
 
+    class FilterSerializer(serializers.Serializer):
+        sector = serializers.ChoiceField(
+            choices=list(linefiles.SECTOR_KINDS), help_text="the sector's line kinds"
+        )
+
     @extend_schema(
-        parameters=[OpenApiParameter("sector", str, enum=list(linefiles.SECTOR_KINDS), required=True)],
+        parameters=[FilterSerializer],
         responses={
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
@@ -366,13 +372,7 @@ class LineTemplateView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        sector = request.query_params.get("sector", "")
-        if sector not in linefiles.SECTOR_KINDS:
-            raise InvalidRequest(
-                "choose a sector: cement, steel or aluminium",
-                [{"pointer": "/query/sector", "code": "invalid", "detail": "unknown sector"}],
-            )
-        return Response(template_table(sector=sector))
+        return Response(template_table(sector=query(self.FilterSerializer, request)["sector"]))
 
 
 def import_job_json(job: ImportJob) -> dict[str, Any]:
@@ -395,10 +395,10 @@ class ImportJobDetailView(APIView):
 
     permission_classes = [IsAuthenticated & HasOrganisation]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="import_jobs_retrieve")
+    @extend_schema(responses={200: s.ImportJobOutput}, operation_id="import_jobs_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         jobs = ImportJob.objects.filter(report__in=scoping.reports_visible_to(request.user))
-        return Response(import_job_json(get_object_or_404(jobs, pk=pk)))
+        return Response(s.ImportJobOutput(import_job_json(get_object_or_404(jobs, pk=pk))).data)
 
 
 # -- audit trail ---------------------------------------------------------------------------------------
@@ -406,20 +406,15 @@ class AuditEventListView(generics.ListAPIView):
     serializer_class = s.AuditEventOutput
     permission_classes = [IsAuthenticated & HasOrganisation]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("object_type", str),
-            OpenApiParameter("object_id", str),
-            OpenApiParameter("action", str),
-        ]
-    )
+    class FilterSerializer(serializers.Serializer):
+        object_type = serializers.CharField(max_length=32, required=False, help_text="e.g. report, facility")
+        object_id = serializers.CharField(max_length=64, required=False)
+        action = serializers.CharField(max_length=64, required=False, help_text="e.g. report.submit")
+
+    @extend_schema(parameters=[FilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        events = scoping.audit_events_visible_to(self.request.user).order_by("-sequence")
-        for name in ("object_type", "object_id", "action"):
-            value = self.request.query_params.get(name)
-            if value:
-                events = events.filter(**{name: value})
-        return events
+        filters = query(self.FilterSerializer, self.request)
+        return listing.audit_event_list(user=self.request.user, filters=filters)
