@@ -241,6 +241,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One enum component per vocabulary where several share a field name (status, kind).
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionStatusEnum": "mrv.models.ReportRevision.Status",
+        "VerificationJobStatusEnum": "mrv.models.VerificationJob.Status",
+        "ImportJobStatusEnum": "mrv.models.ImportJob.Status",
+        "VerificationJobKindEnum": "mrv.models.VerificationJob.Kind",
+        "OrganisationKindEnum": "mrv.models.OrganisationKind",
+    },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -368,7 +368,7 @@ class LineTemplateView(APIView):
         responses={
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
-            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): s.LineTemplateOutput,
         },
     )
     def get(self, request: Request) -> Response:

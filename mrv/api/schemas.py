@@ -227,13 +227,58 @@ METHODOLOGY: dict[str, Any] = {
         "changes": {"type": "array", "items": {"type": "string"}, "description": "what changed"},
         "versions": {"type": "array", "items": {"type": "string"}, "description": "every published version"},
         "default": {"type": "boolean"},
-        "gwp": {"type": "object"},
+        "gwp": {
+            "type": "object",
+            "properties": {
+                "set": {"type": "string", "example": "AR5"},
+                "values": {
+                    "type": "object",
+                    "additionalProperties": DECIMAL_STRING,
+                    "description": "GWP by gas",
+                },
+                "source": {"type": "string"},
+            },
+            "required": ["set", "values"],
+        },
         "c_to_co2": DECIMAL_STRING,
-        "rounding": {"type": "object"},
-        "line_kinds": {"type": "object"},
-        "factors": {"type": "object"},
-        "sources": {"type": "object"},
-        "products": {"type": "object"},
+        "rounding": {
+            "type": "object",
+            "properties": {
+                "places": {"type": "integer"},
+                "mode": {"type": "string", "enum": ["half_up", "half_even"]},
+            },
+            "required": ["places", "mode"],
+            "description": "the reporting rule of the reported figures",
+        },
+        "line_kinds": {
+            "type": "object",
+            "description": "line kind → the method this version uses (fields: the ActivityLine schema)",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "method": {"type": "string"},
+                    "category": {"type": "string", "nullable": True},
+                    "reference": {"type": "string"},
+                },
+                "required": ["method", "category", "reference"],
+            },
+        },
+        "factors": {
+            "type": "object",
+            "description": "factor tables by name (fuels, grid_factors, ...): nested tables whose leaves are "
+            "factors {value, unit, source, table, confidence}",
+            "additionalProperties": {"type": "object", "additionalProperties": True},
+        },
+        "sources": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "source key → citation",
+        },
+        "products": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "sector → the product its intensity is per",
+        },
     },
     "required": ["code", "version", "gwp", "rounding", "line_kinds"],
 }

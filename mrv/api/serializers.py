@@ -579,3 +579,14 @@ class ComparisonRowOutput(serializers.Serializer):
 class ComparisonOutput(serializers.Serializer):
     year = serializers.IntegerField()
     results = ComparisonRowOutput(many=True)
+
+
+class LineTemplateOutput(serializers.Serializer):
+    """A sector's line template as a table (JSON form of the CSV/XLSX file)."""
+
+    columns = serializers.ListField(child=serializers.CharField(), help_text="the importer's columns")
+    rows = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True)),
+        help_text="example rows: column → cell text",
+    )
+    filename = serializers.CharField()
