@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -14,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrv.api.lookups import choice_filter, report_for, require
+from mrv.api import serializers as out
+from mrv.api.lookups import query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator, IsVerifier
 from mrv.models import Finding, VerificationJob
-from mrv.selectors import scoping
+from mrv.selectors import listing, scoping
 from mrv.services import verification as services
 
 VIEWER = IsAuthenticated & HasOrganisation
@@ -120,68 +120,62 @@ def _job(request: Request, pk: int) -> VerificationJob:
 class JobListView(APIView):
     permission_classes = [VIEWER]
 
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=VerificationJob.Status.choices, required=False)
+        kind = serializers.ChoiceField(choices=VerificationJob.Kind.choices, required=False)
+
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=VerificationJob.Status.values),
-            OpenApiParameter("kind", str, enum=VerificationJob.Kind.values),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[FilterSerializer, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: out.VerificationJobPage},
         operation_id="verification_jobs_list",
     )
     def get(self, request: Request) -> Response:
-        jobs = (
-            scoping.jobs_visible_to(request.user).prefetch_related("findings").order_by("enqueued_at", "id")
-        )
-        status = choice_filter(request, "status", VerificationJob.Status.values)
-        if status:
-            jobs = jobs.filter(status=status)
-        kind = choice_filter(request, "kind", VerificationJob.Kind.values)
-        if kind:
-            jobs = jobs.filter(kind=kind)
+        jobs = listing.job_list(user=request.user, filters=query(self.FilterSerializer, request))
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response([job_json(job, with_findings=False) for job in page or []])
+        rows = [job_json(job, with_findings=False) for job in page or []]
+        return paginator.get_paginated_response(out.VerificationJobOutput(rows, many=True).data)
 
 
 class JobDetailView(APIView):
     permission_classes = [VIEWER]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="verification_jobs_retrieve")
+    @extend_schema(responses={200: out.VerificationJobOutput}, operation_id="verification_jobs_retrieve")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(job_json(_job(request, pk)))
+        return Response(out.VerificationJobOutput(job_json(_job(request, pk))).data)
 
 
 class JobClaimView(APIView):
     permission_classes = [VIEWER]
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: out.VerificationJobOutput})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
-        return Response(job_json(services.job_claim(job=job, by=request.user)))
+        return Response(
+            out.VerificationJobOutput(job_json(services.job_claim(job=job, by=request.user))).data
+        )
 
 
 class JobFindingsView(APIView):
     permission_classes = [VIEWER]
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(request=FindingInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=FindingInput, responses={201: out.FindingOutput})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
         data = FindingInput(data=request.data)
         data.is_valid(raise_exception=True)
         finding = services.finding_add(job=job, by=request.user, **data.validated_data)
-        return Response(finding_json(finding), status=201)
+        return Response(out.FindingOutput(finding_json(finding)).data, status=201)
 
 
 class FindingAcknowledgeView(APIView):
     permission_classes = [VIEWER]
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(request=AcknowledgeInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=AcknowledgeInput, responses={200: out.FindingOutput})
     def post(self, request: Request, pk: int, finding: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
@@ -190,29 +184,30 @@ class FindingAcknowledgeView(APIView):
         result = services.finding_acknowledge(
             job=job, finding_id=finding, by=request.user, **data.validated_data
         )
-        return Response(finding_json(result))
+        return Response(out.FindingOutput(finding_json(result)).data)
 
 
 class JobOpinionView(APIView):
     permission_classes = [VIEWER]
 
-    @extend_schema(request=OpinionInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpinionInput, responses={200: out.VerificationJobOutput})
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
         data = OpinionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(job_json(services.opinion_issue(job=job, by=request.user, **data.validated_data)))
+        job = services.opinion_issue(job=job, by=request.user, **data.validated_data)
+        return Response(out.VerificationJobOutput(job_json(job)).data)
 
 
 class ReportRecalculateView(APIView):
     permission_classes = [VIEWER]
 
-    @extend_schema(request=RecalculationInput, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=RecalculationInput, responses={202: out.VerificationJobOutput})
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsRegulator)
         data = RecalculationInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.job_create_recalculation(by=request.user, report=report, **data.validated_data)
-        return Response(job_json(job), status=202)
+        return Response(out.VerificationJobOutput(job_json(job)).data, status=202)
