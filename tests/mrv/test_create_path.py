@@ -84,3 +84,56 @@ def test_a_created_report_stores_its_revision_lines_and_one_chained_audit_event(
     assert event.data == {"revision": 1, "lines": len(body["lines"])}
     assert event.actor_id == world.operator_a.user.pk
     call_command("verify_audit_chain")
+
+
+def test_fetch_one_loads_what_select_related_loads(world: World) -> None:
+    from mrv.models import ApiToken, Membership
+    from mrv.selectors.plain import fetch_one
+
+    path = "user__membership__organisation"
+    for token in ApiToken.objects.all():
+        expected = ApiToken.objects.select_related(path).get(pk=token.pk)
+        found = fetch_one(ApiToken, {"digest": token.digest}, related=(path,))
+        assert found is not None and found.pk == expected.pk and found.digest == expected.digest
+        assert (found.user.pk, found.user.username) == (expected.user.pk, expected.user.username)
+        membership = found.user.membership
+        assert (membership.role, membership.organisation.name) == (
+            expected.user.membership.role,
+            expected.user.membership.organisation.name,
+        )
+        assert membership.user is found.user
+    assert fetch_one(ApiToken, {"digest": "no such digest"}, related=(path,)) is None
+
+    # A user without membership: the reverse one-to-one is missing, as after select_related.
+    token = ApiToken.objects.first()
+    assert token is not None
+    Membership.objects.filter(user_id=token.user_id).delete()
+    found = fetch_one(ApiToken, {"digest": token.digest}, related=(path,))
+    assert found is not None
+    with pytest.raises(Membership.DoesNotExist):
+        _ = found.user.membership
+
+    # A nullable forward relation: None when unset, loaded when set.
+    facility = Facility.objects.filter(verification_body__isnull=False).first()
+    assert facility is not None
+    loaded = fetch_one(Facility, {"id": facility.pk}, related=("verification_body", "operator"))
+    assert loaded is not None
+    assert loaded.verification_body.pk == facility.verification_body_id
+    assert loaded.operator.name == facility.operator.name
+    Facility.objects.filter(pk=facility.pk).update(verification_body=None)
+    loaded = fetch_one(Facility, {"id": facility.pk}, related=("verification_body",))
+    assert loaded is not None and loaded.verification_body is None
+
+
+def test_fetch_one_reads_values_as_the_orm_does(world: World) -> None:
+    from mrv.selectors.plain import fetch_one
+
+    response = world.client("operator_a").post(
+        "/api/v1/reports/", report_body(world.facility_a), format="json"
+    )
+    revision = ReportRevision.objects.get(report_id=response.json()["id"])
+    found = fetch_one(ReportRevision, {"id": revision.pk}, related=("report__facility",))
+    assert found is not None
+    assert found.totals == revision.totals and isinstance(found.totals, dict)  # JSON decoded
+    assert found.created_at == revision.created_at and found.created_at.tzinfo is not None
+    assert found.report.facility.created_at == world.facility_a.created_at
