@@ -4,42 +4,56 @@ Compiling a small queryset costs more than running it (about 1 ms against 0.1-0.
 token with its user, membership and organisation). :func:`fetch_one` reads one row and the to-one
 relations named like ``select_related`` paths, with the same result: model instances whose
 relations are cached (a missing reverse one-to-one raises ``DoesNotExist`` on access, as after
-``select_related``).
+``select_related``), values through the ORM's converters. The statement is built once per shape.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connection, models
 
 
-def _converted(field: models.Field[Any, Any], alias: str, value: Any) -> Any:
-    """The value as the ORM reads it (the backend's and the field's converters: aware datetimes on
-    SQLite, decoded JSON, exact decimals)."""
-    column = field.get_col(alias)
-    for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-        value = converter(value, column, connection)
-    return value
+@dataclass(frozen=True)
+class _Node:
+    model: type[models.Model]
+    attnames: list[str]
+    pk_index: int
+    converters: list[tuple[list[Any], Any]]
 
 
-def fetch_one(
-    model: type[models.Model], where: dict[str, Any], *, related: tuple[str, ...] = ()
-) -> Any | None:
-    """The ``model`` row whose fields equal ``where`` (None when there is none), with the to-one
-    relations of ``related`` (``"user__membership__organisation"``) loaded in the same statement."""
+@dataclass(frozen=True)
+class _Link:
+    child: int
+    parent: int
+    field: Any
+    reverse: bool
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    nodes: list[_Node]
+    links: list[_Link]
+
+
+@cache
+def _plan(model: type[models.Model], where: tuple[str, ...], related: tuple[str, ...], vendor: str) -> _Plan:
     quote = connection.ops.quote_name
-    nodes: dict[tuple[str, ...], tuple[type[models.Model], str, bool]] = {(): (model, "t0", False)}
+    keys: dict[tuple[str, ...], int] = {(): 0}
+    found: list[tuple[type[models.Model], str, bool]] = [(model, "t0", False)]
     joins: list[str] = []
-    links: list[tuple[tuple[str, ...], tuple[str, ...], Any, bool]] = []
+    links: list[_Link] = []
     for path in related:
         key: tuple[str, ...] = ()
         for name in path.split("__"):
-            parent, parent_alias, parent_optional = nodes[key]
+            parent, parent_alias, parent_optional = found[keys[key]]
             child = (*key, name)
-            if child not in nodes:
+            if child not in keys:
                 field = parent._meta.get_field(name)
-                target, alias = field.related_model, f"t{len(nodes)}"
+                target, alias = field.related_model, f"t{len(found)}"
                 if field.concrete and (field.many_to_one or field.one_to_one):  # forward
                     condition = (
                         f"{alias}.{quote(target._meta.pk.column)} = {parent_alias}.{quote(field.column)}"
@@ -50,46 +64,58 @@ def fetch_one(
                     optional, reverse = True, True
                 else:
                     raise ValueError(f"{path}: {name} is not a to-one relation")
-                join = "LEFT JOIN" if optional else "JOIN"
-                joins.append(f"{join} {quote(target._meta.db_table)} {alias} ON {condition}")
-                nodes[child] = (target, alias, optional)
-                links.append((child, key, field, reverse))
+                joins.append(
+                    f"{'LEFT JOIN' if optional else 'JOIN'} {quote(target._meta.db_table)} {alias} ON {condition}"
+                )
+                keys[child] = len(found)
+                found.append((target, alias, optional))
+                links.append(_Link(keys[child], keys[key], field, reverse))
             key = child
-    columns = [
-        f"{alias}.{quote(field.column)}"
-        for found, alias, _ in nodes.values()
-        for field in found._meta.concrete_fields
-    ]
-    conditions = " AND ".join(f"t0.{quote(model._meta.get_field(name).column)} = %s" for name in where)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} "
-            f"WHERE {conditions}",
-            list(where.values()),
+    nodes, columns = [], []
+    for node_model, alias, _ in found:
+        fields = node_model._meta.concrete_fields
+        converters = []
+        for field in fields:
+            column = field.get_col(alias)
+            converters.append(
+                (connection.ops.get_db_converters(column) + field.get_db_converters(connection), column)
+            )
+            columns.append(f"{alias}.{quote(field.column)}")
+        nodes.append(
+            _Node(node_model, [f.attname for f in fields], fields.index(node_model._meta.pk), converters)
         )
+    conditions = " AND ".join(f"t0.{quote(model._meta.get_field(name).column)} = %s" for name in where)
+    sql = f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} WHERE {conditions}"
+    return _Plan(sql, nodes, links)
+
+
+def fetch_one(
+    model: type[models.Model], where: dict[str, Any], *, related: tuple[str, ...] = ()
+) -> Any | None:
+    """The ``model`` row whose fields equal ``where`` (None when there is none), with the to-one
+    relations of ``related`` (``"user__membership__organisation"``) loaded in the same statement."""
+    plan = _plan(model, tuple(where), related, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, list(where.values()))
         row = cursor.fetchone()
     if row is None:
         return None
-    objects: dict[tuple[str, ...], Any] = {}
+    objects: list[Any] = []
     start = 0
-    for key, (found, alias, _) in nodes.items():
-        fields = found._meta.concrete_fields
-        values = [_converted(field, alias, value) for field, value in zip(fields, row[start:], strict=False)]
-        start += len(fields)
-        pk_index = fields.index(found._meta.pk)
-        objects[key] = (
-            None
-            if values[pk_index] is None
-            else found.from_db(connection.alias, [f.attname for f in fields], values)
-        )
-    for child, parent_key, field, reverse in links:
-        parent, value = objects[parent_key], objects[child]
+    for node in plan.nodes:
+        values = []
+        for value, (converters, column) in zip(row[start:], node.converters, strict=False):
+            for converter in converters:
+                value = converter(value, column, connection)
+            values.append(value)
+        start += len(node.converters)
+        present = values[node.pk_index] is not None
+        objects.append(node.model.from_db(connection.alias, node.attnames, values) if present else None)
+    for link in plan.links:
+        parent, value = objects[link.parent], objects[link.child]
         if parent is None:
             continue
-        if reverse:
-            field.set_cached_value(parent, value)  # the reverse one-to-one (None: DoesNotExist)
-            if value is not None:
-                field.field.set_cached_value(value, parent)
-        else:
-            field.set_cached_value(parent, value)
-    return objects[()]
+        link.field.set_cached_value(parent, value)  # a reverse one-to-one cached as None: DoesNotExist
+        if link.reverse and value is not None:
+            link.field.field.set_cached_value(value, parent)
+    return objects[0]
