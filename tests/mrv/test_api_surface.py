@@ -83,10 +83,11 @@ def test_valid_filters_reach_the_selector(world: World) -> None:
     report = _returned_then_revised(world)
     other_year = report_body(world.facility_a)
     other_year["year"] = 2023
-    world.client("operator_a").post("/api/v1/reports/", other_year, format="json")
-    assert [row[0] for row in _listed(world, "regulator", "year=2024&sector=cement")] == [report]
-    assert _listed(world, "regulator", "sector=steel") == []
-    assert len(_listed(world, "regulator", f"facility={world.facility_a.pk}")) == 2
+    assert world.client("operator_a").post("/api/v1/reports/", other_year, format="json").status_code == 201
+    assert [row[0] for row in _listed(world, "operator_a", "year=2024&sector=cement")] == [report]
+    assert _listed(world, "operator_a", "sector=steel") == []
+    assert len(_listed(world, "operator_a", f"facility={world.facility_a.pk}")) == 2
+    assert _listed(world, "operator_a", "facility=2147483647") == []
 
 
 # -- the import's format parameter ---------------------------------------------------------------------
