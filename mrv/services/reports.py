@@ -145,8 +145,16 @@ def _replace_lines(*, revision: ReportRevision, lines: Sequence[Any], calculatio
 
 
 def _latest(report: Report, *, lock: bool = False) -> ReportRevision:
+    """The report's latest revision; with ``lock``, the report row is locked first, then the revision.
+
+    Lock order (every write follows it, so two writers never wait on each other in a circle):
+    verification job → report → revision → audit chain. Locking the report row first serialises the
+    writers of one report, so two parallel ``revise`` calls cannot both read revision n and both
+    insert n + 1: the second waits, then sees n + 1.
+    """
     revisions = ReportRevision.objects.filter(report=report)
     if lock:
+        Report.objects.select_for_update().filter(pk=report.pk).values_list("pk", flat=True).first()
         revisions = revisions.select_for_update()
     return revisions.order_by("-number")[0]
 
@@ -386,8 +394,12 @@ def revision_transition(
 ) -> ReportRevision:
     """Move a submitted revision along the workflow (verification uses this); audited."""
     with transaction.atomic():
+        # the lock order of _latest: the report row, then the revision
+        Report.objects.select_for_update().filter(pk=revision.report_id).values_list("pk", flat=True).first()
         locked = (
-            ReportRevision.objects.select_for_update().select_related("report__facility").get(pk=revision.pk)
+            ReportRevision.objects.select_for_update(of=("self",))
+            .select_related("report__facility")
+            .get(pk=revision.pk)
         )
         before = locked.status
         try:

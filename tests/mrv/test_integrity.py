@@ -139,3 +139,23 @@ def test_tampering_with_a_stored_audit_event_is_detected(world: World, tamper: s
         cursor.execute("SET session_replication_role = origin")
     with pytest.raises(CommandError, match="audit chain broken"):
         call_command("verify_audit_chain")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_revises_open_one_draft_and_refuse_the_other(tx_world: World) -> None:
+    from mrv.services.reports import revision_transition
+
+    report = _submitted(tx_world)
+    first = ReportRevision.objects.get(report_id=report["id"], number=1)
+    revision_transition(revision=first, status="in_verification")
+    revision_transition(revision=first, status="returned")
+    url = f"/api/v1/reports/{report['id']}/revise/"
+    clients = [tx_world.client("operator_a"), tx_world.client("operator_a")]
+    responses = run_in_parallel(*(lambda c=c: c.post(url) for c in clients))
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.content for r in responses]
+    refused = next(r for r in responses if r.status_code == 409).json()
+    assert refused["code"] == "conflict" and "draft" in refused["detail"]
+    assert list(ReportRevision.objects.filter(report_id=report["id"]).values_list("number", flat=True)) == [
+        1,
+        2,
+    ]
