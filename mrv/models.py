@@ -156,11 +156,17 @@ class Facility(models.Model):
 class Report(models.Model):
     """An emissions report of one facility for one period (a year, or a month of it).
 
+    ``sector`` and ``province`` are the facility's when the report was created (kept with the report,
+    so that moving or reclassifying a facility rewrites neither its reports nor the rollup).
     ``revision`` and ``status`` mirror the latest revision (kept in step by the services in the same
     transaction) so that lists filter and sort without a subquery.
     """
 
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="reports")
+    #: The facility's sector and province when the report was created: the report is filed, calculated
+    #: and aggregated under these, whatever the facility becomes later (frozen once submitted).
+    sector = models.CharField(max_length=16, choices=Sector.choices)
+    province = models.CharField(max_length=5, choices=PROVINCE_CHOICES, help_text="ISO 3166-2:CN code")
     year = models.PositiveSmallIntegerField()
     month = models.PositiveSmallIntegerField(null=True, blank=True)
     revision = models.PositiveIntegerField(default=1)
@@ -181,6 +187,7 @@ class Report(models.Model):
                 condition=models.Q(month__isnull=False),
                 name="report_monthly_unique",
             ),
+            models.CheckConstraint(condition=models.Q(sector__in=Sector.values), name="report_sector_valid"),
             models.CheckConstraint(
                 condition=models.Q(year__gte=1990, year__lte=2100), name="report_year_range"
             ),
@@ -368,6 +375,16 @@ class VerificationJob(models.Model):
         NOT_VERIFIED = "not_verified", "Not verified"
 
     revision = models.ForeignKey(ReportRevision, on_delete=models.PROTECT, related_name="verification_jobs")
+    verification_body = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "verification_body"},
+        help_text="the body that verifies (or verified) this job: the facility's when the job was created; "
+        "open jobs move with the facility, completed ones stay with the body that gave the opinion",
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VERIFICATION)
     check_version = models.CharField(max_length=32)
     target_methodology = models.CharField(max_length=32, blank=True, help_text="for recalculation jobs")

@@ -397,8 +397,8 @@ class ImportJobDetailView(APIView):
 
     @extend_schema(responses={200: s.ImportJobOutput}, operation_id="import_jobs_retrieve")
     def get(self, request: Request, pk: int) -> Response:
-        jobs = ImportJob.objects.filter(report__in=scoping.reports_visible_to(request.user))
-        return Response(s.ImportJobOutput(import_job_json(get_object_or_404(jobs, pk=pk))).data)
+        job = get_object_or_404(scoping.import_jobs_visible_to(request.user), pk=pk)
+        return Response(s.ImportJobOutput(import_job_json(job)).data)
 
 
 # -- audit trail ---------------------------------------------------------------------------------------

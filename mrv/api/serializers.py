@@ -132,7 +132,7 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
     return {
         "id": report.pk,
         "facility": report.facility_id,
-        "sector": report.facility.sector,
+        "sector": report.sector,  # the sector the report was filed under
         "year": report.year,
         "month": report.month,
         "methodology": revision.methodology,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mrv.api import aggregates, calculation, reporting, tokens, verification
+from mrv.api import aggregates, assignment, calculation, reporting, tokens, verification
 
 app_name = "api"
 
@@ -36,6 +36,8 @@ urlpatterns = [
     path("verification-jobs/", verification.JobListView.as_view(), name="job-list"),
     path("verification-jobs/<int:pk>/", verification.JobDetailView.as_view(), name="job-detail"),
     path("verification-jobs/<int:pk>/claim/", verification.JobClaimView.as_view(), name="job-claim"),
+    path("verification-jobs/<int:pk>/release/", assignment.JobReleaseView.as_view(), name="job-release"),
+    path("verification-jobs/<int:pk>/reassign/", assignment.JobReassignView.as_view(), name="job-reassign"),
     path("verification-jobs/<int:pk>/findings/", verification.JobFindingsView.as_view(), name="job-findings"),
     path(
         "verification-jobs/<int:pk>/findings/<int:finding>/acknowledge/",

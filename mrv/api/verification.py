@@ -84,7 +84,7 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
         "report": revision.report_id,
         "revision": revision.number,
         "facility": revision.report.facility_id,
-        "sector": revision.report.facility.sector,
+        "sector": revision.report.sector,
         "year": revision.report.year,
         "digest": revision.digest,
         "status": job.status,

@@ -28,7 +28,7 @@ def verified_intensities(*, sector: str, year: int) -> dict[int, Decimal]:
         .values("totals")[:1]
     )
     rows = (
-        Report.objects.filter(facility__sector=sector, year=year, month__isnull=True)
+        Report.objects.filter(sector=sector, year=year, month__isnull=True)  # the sector filed under
         .annotate(verified_totals=Subquery(latest))
         .exclude(verified_totals=None)
         .values_list("facility_id", "verified_totals")

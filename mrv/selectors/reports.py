@@ -18,8 +18,8 @@ def report_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QueryS
     """The reports ``user`` may see, filtered, newest year first.
 
     ``filters``: ``facility``, ``year``, ``sector``, and ``status``, which is the status of the revision
-    the report shows the user (:func:`shown_revision`): for a verifier the latest submitted one, even
-    when the operator has opened a new draft since.
+    the report shows the user (:func:`shown_revision`): for a verifier or a regulator the latest
+    submitted one, even when the operator has opened a new draft since.
     """
     reports = scoping.reports_visible_to(user)
     if "facility" in filters:
@@ -27,9 +27,9 @@ def report_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QueryS
     if "year" in filters:
         reports = reports.filter(year=filters["year"])
     if "sector" in filters:
-        reports = reports.filter(facility__sector=filters["sector"])
+        reports = reports.filter(sector=filters["sector"])  # the sector the report was filed under
     if "status" in filters:
-        if scoping.role_of(user) == scoping.VERIFIER:
+        if not scoping.sees_drafts(user):
             shown_status = (
                 ReportRevision.objects.filter(report=OuterRef("pk"))
                 .exclude(status=ReportRevision.Status.DRAFT)
@@ -47,13 +47,13 @@ def report_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QueryS
 
 
 def shown_revision(*, user: AbstractBaseUser, report: Report) -> ReportRevision:
-    """The revision a report shows ``user``: its latest visible one (a verifier sees no draft).
+    """The revision a report shows ``user``: its latest visible one (only the operator sees drafts).
 
     Reads the prefetched revisions of :func:`report_list` when there are some.
     """
-    verifier = scoping.role_of(user) == scoping.VERIFIER
+    drafts = scoping.sees_drafts(user)
     revisions = sorted(report.revisions.all(), key=lambda r: r.number, reverse=True)
-    return next(r for r in revisions if not verifier or r.status != ReportRevision.Status.DRAFT)
+    return next(r for r in revisions if drafts or r.status != ReportRevision.Status.DRAFT)
 
 
 def revision_lines(*, revision: ReportRevision) -> list[Any]:
@@ -87,7 +87,7 @@ def revision_calculation(*, report: Report, revision: ReportRevision, lines: lis
     its figures equal the stored ones.
     """
     return calculation_of(
-        sector=report.facility.sector,
+        sector=report.sector,
         year=report.year,
         methodology=revision.methodology,
         methodology_version=revision.methodology_version,

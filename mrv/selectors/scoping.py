@@ -1,9 +1,15 @@
 """What each user may see. Every list and every object lookup of the API goes through these.
 
 - an operator sees its own organisation, its facilities and their reports;
-- a verifier sees its own body, the facilities it verifies and their reports once submitted;
-- a regulator (competent authority) sees everything;
+- a verifier sees its own body, the facilities it verifies and their reports once submitted, and the
+  verification jobs recorded for its body (``VerificationJob.verification_body``: open jobs move with
+  the facility, a completed job stays with the body that gave its opinion);
+- a regulator (competent authority) sees everything that has been submitted;
 - a user outside any organisation sees nothing.
+
+Drafts are the operator's alone until submitted: a verifier or a regulator sees neither a report that
+has never been submitted, nor a draft revision, nor import jobs (and their dry-run figures), nor the
+audit events of draft work (until the revision they concern is submitted).
 Objects outside a user's scope are simply absent (404), so their existence does not leak.
 """
 
@@ -11,12 +17,33 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Concat
 
-from mrv.models import AuditEvent, Facility, Membership, Organisation, Report, ReportRevision, VerificationJob
+from mrv.models import (
+    AuditEvent,
+    Facility,
+    ImportJob,
+    Membership,
+    Organisation,
+    Report,
+    ReportRevision,
+    VerificationJob,
+)
 from mrv.selectors.plain import fetch_one
 
 OPERATOR, VERIFIER, REGULATOR = Membership.Role.OPERATOR, Membership.Role.VERIFIER, Membership.Role.REGULATOR
+DRAFT = ReportRevision.Status.DRAFT
+#: Audit actions of draft work; each names its draft revision in ``data.revision``.
+DRAFT_ACTIONS = (
+    "report.create",
+    "report.update",
+    "report.import",
+    "report.delete",
+    "report.revise",
+    "revision.discard",
+)
 
 
 def membership(user: AbstractBaseUser) -> Membership | None:
@@ -73,35 +100,76 @@ def facility_visible_to(user: AbstractBaseUser, pk: int) -> Facility | None:
     return found
 
 
+def sees_drafts(user: AbstractBaseUser) -> bool:
+    """Only an operator sees drafts (of its own facilities): they are its alone until submitted."""
+    return role_of(user) == OPERATOR
+
+
 def reports_visible_to(user: AbstractBaseUser) -> QuerySet[Report]:
     reports = Report.objects.select_related("facility").filter(facility__in=facilities_visible_to(user))
-    if role_of(user) == VERIFIER:
-        # A verifier sees a report once a revision of it has been submitted, never a first draft.
-        submitted = ReportRevision.objects.exclude(status=ReportRevision.Status.DRAFT).values("report_id")
+    if not sees_drafts(user):
+        # A verifier or regulator sees a report once a revision of it was submitted, never a first draft.
+        submitted = ReportRevision.objects.exclude(status=DRAFT).values("report_id")
         reports = reports.filter(pk__in=submitted)
     return reports
 
 
 def revisions_visible_to(user: AbstractBaseUser, *, report: Report) -> QuerySet[ReportRevision]:
     revisions = report.revisions.all()
-    if role_of(user) == VERIFIER:
-        revisions = revisions.exclude(status=ReportRevision.Status.DRAFT)
+    if not sees_drafts(user):
+        revisions = revisions.exclude(status=DRAFT)
     return revisions
 
 
-def audit_events_visible_to(user: AbstractBaseUser) -> QuerySet[AuditEvent]:
+def import_jobs_visible_to(user: AbstractBaseUser) -> QuerySet[ImportJob]:
+    """Background imports (and their dry-run figures) go into drafts: the operator's only."""
     found = membership(user)
-    if found is None:
-        return AuditEvent.objects.none()
-    if found.role == REGULATOR:
-        return AuditEvent.objects.all()
-    return AuditEvent.objects.filter(
-        Q(organisation_id=found.organisation_id) | Q(facility__in=facilities_visible_to(user))
+    if found is None or found.role != OPERATOR:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(report__facility__operator_id=found.organisation_id)
+
+
+def _without_unsubmitted_draft_work(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Events of draft work only once the revision they concern has been submitted (never for a draft
+    deleted or discarded): the key ``"<report id>:<revision number>"`` is looked up in one hashed set."""
+    submitted = (
+        ReportRevision.objects.exclude(status=DRAFT)
+        .annotate(key=Concat(Cast("report_id", CharField()), Value(":"), Cast("number", CharField())))
+        .values("key")
+    )
+    draft_key = Concat(
+        "object_id", Value(":"), KeyTextTransform("revision", "data"), output_field=CharField()
+    )
+    return events.alias(draft_key=draft_key).filter(
+        ~Q(action__in=DRAFT_ACTIONS) | Q(object_type="report", draft_key__in=submitted)
     )
 
 
+def audit_events_visible_to(user: AbstractBaseUser) -> QuerySet[AuditEvent]:
+    """An operator: its organisation's and its facilities' events. A regulator: all but unsubmitted
+    draft work. A verifier: its own body's actions and events about its body, and the events of the
+    facilities it verifies now, except unsubmitted draft work and what verifiers of another body did
+    there (their claims, findings, answers and opinions stay with the body that gave them)."""
+    found = membership(user)
+    if found is None:
+        return AuditEvent.objects.none()
+    ours = Q(organisation_id=found.organisation_id)
+    if found.role == OPERATOR:
+        return AuditEvent.objects.filter(ours | Q(facility__in=facilities_visible_to(user)))
+    events = _without_unsubmitted_draft_work(AuditEvent.objects.all())
+    if found.role == REGULATOR:
+        return events
+    members = Membership.objects.values("user_id")
+    colleagues = members.filter(organisation_id=found.organisation_id)
+    other_verifiers = members.filter(role=VERIFIER).exclude(organisation_id=found.organisation_id)
+    verified_by_us_now = Q(facility__in=facilities_visible_to(user)) & ~Q(actor_id__in=other_verifiers)
+    return events.filter(ours | Q(actor_id__in=colleagues) | verified_by_us_now)
+
+
 def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
-    """Verification jobs: a verifier sees its body's, an operator its facilities' (read only), a regulator all."""
+    """Verification jobs: a verifier sees those recorded for its body (not decided by the facility's current
+    body: a completed job and its opinion stay with the body that gave it), an operator its facilities'
+    (read only), a regulator all."""
     found = membership(user)
     jobs = VerificationJob.objects.select_related("revision__report__facility", "claimed_by")
     if found is None:
@@ -109,5 +177,5 @@ def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
     if found.role == REGULATOR:
         return jobs.all()
     if found.role == VERIFIER:
-        return jobs.filter(revision__report__facility__verification_body_id=found.organisation_id)
+        return jobs.filter(verification_body_id=found.organisation_id)
     return jobs.filter(revision__report__facility__operator_id=found.organisation_id)

@@ -1,4 +1,8 @@
-"""Writes on facilities (the competent authority registers them and assigns verification bodies)."""
+"""Writes on facilities (the competent authority registers them and assigns verification bodies).
+
+Reports keep the sector and province they were filed under, so an update rewrites none of them; a new
+verification body takes over the facility's open verification jobs (``jobs_follow_facility``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from django.db import transaction
 
 from mrv.domain.canonical import digest
 from mrv.models import Facility
+from mrv.services.assignment import jobs_follow_facility
 from mrv.services.audit import audit_record
 
 FIELDS = ("name", "operator", "sector", "province", "verification_body")
@@ -44,6 +49,7 @@ def facility_create(*, by: AbstractBaseUser, **data: Any) -> Facility:
 @transaction.atomic
 def facility_update(*, by: AbstractBaseUser, facility: Facility, **data: Any) -> Facility:
     before = _snapshot(facility)
+    body_before = facility.verification_body_id
     for key in FIELDS:
         if key in data:
             setattr(facility, key, data[key])
@@ -59,4 +65,6 @@ def facility_update(*, by: AbstractBaseUser, facility: Facility, **data: Any) ->
         after_digest=digest(_snapshot(facility)),
         data={"before": before, "after": _snapshot(facility)},
     )
+    if facility.verification_body_id != body_before:
+        jobs_follow_facility(facility=facility, by=by)  # open jobs move to the new body, audited
     return facility

@@ -43,11 +43,14 @@ class Draft:
 
 
 def _calculate(
-    *, facility: Facility, year: int, methodology: str | None, lines: Any, methodology_version: str | None = None
+    *, sector: str, year: int, methodology: str | None, lines: Any, methodology_version: str | None = None
 ) -> Calculation:
-    """The engine's calculation under ``methodology`` at ``methodology_version`` (None: the latest version)."""
+    """The engine's calculation under ``methodology`` at ``methodology_version`` (None: the latest version).
+
+    ``sector`` is the report's (the facility's when the report was created), never the facility's now.
+    """
     return calculation_of(
-        sector=facility.sector,
+        sector=sector,
         year=year,
         methodology=methodology,
         methodology_version=methodology_version,
@@ -180,7 +183,7 @@ def report_create(
     ``methodology_version`` names another one; it keeps that version until its methodology is changed.
     """
     calculation = _calculate(
-        facility=facility,
+        sector=facility.sector,
         year=year,
         methodology=methodology,
         methodology_version=methodology_version,
@@ -188,7 +191,14 @@ def report_create(
     )
     try:
         with transaction.atomic():
-            report = Report(facility=facility, year=year, month=month, created_by=by)
+            report = Report(
+                facility=facility,
+                sector=facility.sector,
+                province=facility.province,
+                year=year,
+                month=month,
+                created_by=by,
+            )
             revision = ReportRevision(report=report, number=1, created_by=by)
             _apply_totals(revision=revision, calculation=calculation)
             _insert_report(report=report, revision=revision)
@@ -279,7 +289,7 @@ def report_update(
     if methodology is None and methodology_version is None:
         methodology_version = revision.methodology_version
     calculation = _calculate(
-        facility=report.facility,
+        sector=report.sector,
         year=report.year,
         methodology=methodology or revision.methodology,
         methodology_version=methodology_version,
@@ -367,7 +377,7 @@ def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
         raise _refused(latest, error) from None
     lines = list(latest.activity_lines.order_by("index").values_list("inputs", flat=True))
     calculation = _calculate(
-        facility=report.facility, year=report.year, methodology=latest.methodology, lines=lines
+        sector=report.sector, year=report.year, methodology=latest.methodology, lines=lines
     )
     revision = _new_revision(
         report=report, number=latest.number + 1, by=by, lines=lines, calculation=calculation
@@ -481,7 +491,7 @@ def lines_import(
     lines = existing + new_lines
     try:
         calculation = _calculate(
-            facility=report.facility,
+            sector=report.sector,
             year=report.year,
             methodology=revision.methodology,
             methodology_version=revision.methodology_version,

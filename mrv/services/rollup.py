@@ -4,6 +4,10 @@ When a revision is verified, its report's rollup rows are replaced (in that tran
 revision's figures, summed from its activity lines once. A report therefore counts with its latest
 verified revision only; a returned revision never reaches the rollup; a revised and re-verified report
 replaces its earlier figures.
+
+Each row carries the sector and province the report was filed under (``Report.sector``,
+``Report.province``), so moving or reclassifying a facility later changes neither the rows nor a
+rebuild of them.
 """
 
 from __future__ import annotations
@@ -62,13 +66,13 @@ def _rows(
     revision: ReportRevision, grouped: Iterable[dict[str, Any]] | None = None
 ) -> tuple[EmissionRollup, list[EmissionRollupMonthly]]:
     report = revision.report
-    facility = report.facility
     common = {
         "report_id": report.pk,
         "revision_id": revision.pk,
-        "facility_id": facility.pk,
-        "sector": facility.sector,
-        "province": facility.province,
+        "facility_id": report.facility_id,
+        # filed under: the report's own sector and province, never the facility's current ones
+        "sector": report.sector,
+        "province": report.province,
         "year": report.year,
         "annual": report.month is None,
     }
@@ -96,7 +100,7 @@ def latest_verified_revisions() -> Iterable[ReportRevision]:
     seen: set[int] = set()
     revisions = (
         ReportRevision.objects.filter(status=ReportRevision.Status.VERIFIED)
-        .select_related("report__facility")
+        .select_related("report")
         .order_by("report_id", "-number")
     )
     for revision in revisions.iterator(chunk_size=2000):

@@ -48,6 +48,14 @@ def _enqueue(job: VerificationJob) -> None:
     enqueue_on_commit(RUN_VERIFICATION_CHECKS, job.pk)
 
 
+def _body_of(revision: ReportRevision) -> int | None:
+    """The verification body of the revision's facility now: the body a new job is recorded for."""
+    if ReportRevision.report.is_cached(revision) and Report.facility.is_cached(revision.report):
+        return revision.report.facility.verification_body_id
+    bodies = Report.objects.filter(pk=revision.report_id).values_list("facility__verification_body_id")
+    return bodies[0][0]
+
+
 def job_create_for_submission(*, revision: ReportRevision) -> VerificationJob:
     """Create the verification job of a revision being submitted; queued when the transaction commits.
 
@@ -57,6 +65,7 @@ def job_create_for_submission(*, revision: ReportRevision) -> VerificationJob:
     job = VerificationJob.objects.create(
         key=f"{revision.pk}:verification:{checks.CHECK_VERSION}",
         revision=revision,
+        verification_body_id=_body_of(revision),
         kind=Job.Kind.VERIFICATION,
         check_version=checks.CHECK_VERSION,
         enqueued_at=timezone.now(),
@@ -82,6 +91,7 @@ def job_create_recalculation(*, by: AbstractBaseUser, report: Report, methodolog
         key=key,
         defaults={
             "revision": revision,
+            "verification_body_id": report.facility.verification_body_id,
             "kind": Job.Kind.RECALCULATION,
             "check_version": checks.CHECK_VERSION,
             "target_methodology": target.code,
@@ -175,12 +185,11 @@ def _fail(job_id: int, reason: str) -> None:
 
 def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any]]:
     revision = job.revision
-    report = revision.report
-    facility = report.facility
+    report = revision.report  # its sector is the one it was filed under, whatever the facility's now
     lines = revision_lines(revision=revision)
     if job.target_methodology:  # a recalculation under another methodology
         calculation = calculation_of(
-            sector=facility.sector,
+            sector=report.sector,
             year=report.year,
             methodology=job.target_methodology,
             methodology_version=job.target_methodology_version or None,
@@ -210,7 +219,7 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
     previous = _previous_verified(report)
     monthly = _monthly_direct(report)
     data = checks.CheckInput(
-        sector=facility.sector,
+        sector=report.sector,
         year=report.year,
         methodology=calculation.methodology,
         lines=lines,
@@ -221,7 +230,7 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
         previous_year=previous[1],
         monthly_direct=monthly[0],
         monthly_reports=monthly[1],
-        peer_band=_peer_band(facility.sector, report.year, facility.pk),
+        peer_band=_peer_band(report.sector, report.year, report.facility_id),
     )
     progress = _progress_reporter(job.pk)
     return checks.run_checks(data, progress), recalculation

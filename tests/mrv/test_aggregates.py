@@ -55,15 +55,15 @@ def expected(
         if report.month is not None:  # monthly reports are aggregated on their own (period=monthly)
             continue
         if any(
-            value and getattr(report if name == "year" else facility, name) not in value
+            value and getattr(report, name) not in value  # year, and the sector and province filed under
             for name, value in filters.items()
         ):
             continue
         gwp = accounting.get(revision.methodology).gwp
         for line in ActivityLine.objects.filter(revision=revision).exclude(category=""):
             base = {
-                "sector": facility.sector,
-                "province": facility.province,
+                "sector": report.sector,
+                "province": report.province,
                 "year": report.year,
                 "month": line.month if line.month is not None else report.month,
                 "facility": facility.pk,
