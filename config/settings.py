@@ -209,6 +209,8 @@ MRV_THROTTLE_RATES = {
     "user_sustained": env.str("MRV_THROTTLE_USER_SUSTAINED", default="20000/day"),
     "address": env.str("MRV_THROTTLE_ADDRESS", default="600/min"),
     "auth_failures": env.str("MRV_THROTTLE_AUTH_FAILURES", default="100/min"),
+    # activity lines per user on calculate and imports (mrv.api.quotas)
+    "user_lines": env.str("MRV_THROTTLE_USER_LINES", default="100000/min"),
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = MRV_THROTTLE_RATES
 

@@ -16,10 +16,13 @@ import accounting
 from accounting import methodologies, units
 from mrv.api import schemas
 from mrv.api import serializers as s
+from mrv.api.quotas import CalculationLines
 
 
 class CalculateView(APIView):
     """Calculate emissions for a list of activity lines; nothing is stored."""
+
+    throttle_classes = [*APIView.throttle_classes, CalculationLines]  # lines per minute per user
 
     @extend_schema(
         operation_id="calculate",

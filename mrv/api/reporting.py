@@ -27,6 +27,7 @@ from mrv.api.lookups import MAX_ID, query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.quotas import ImportedRows
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain import linefiles
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
@@ -300,6 +301,7 @@ class ReportLinesImportView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [BoundedMultiPartParser]
     content_negotiation_class = AcceptHeaderNegotiation
+    throttle_classes = [*APIView.throttle_classes, ImportedRows]  # lines per minute per user
 
     class QuerySerializer(serializers.Serializer):
         format = serializers.ChoiceField(
