@@ -10,7 +10,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format bench schema clean
+.PHONY: help venv run test lint format bench drill-deadline schema clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,12 @@ format: venv ## apply ruff's fixes and formatting
 bench: venv ## run the benchmarks on PostgreSQL and Redis (python -m bench [name]); figures and ratios
 	scripts/services.sh
 	$(PY) -m bench $(BENCH)
+
+DRILL_SECONDS   ?= 45
+DRILL_OPERATORS ?= 8
+drill-deadline: venv ## deadline-day drill: 8 operators for 45 s on gunicorn + PostgreSQL (mrv_drill) + Redis; 0 5xx, 0 lost
+	scripts/services.sh
+	DRILL_SECONDS=$(DRILL_SECONDS) DRILL_OPERATORS=$(DRILL_OPERATORS) $(PY) -m bench.deadline
 
 schema: venv ## regenerate and validate openapi.yaml (commit it with the API change)
 	$(MANAGE) spectacular --file openapi.yaml --validate

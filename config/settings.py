@@ -114,6 +114,8 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+#: PostgreSQL's lock_timeout for every connection, in ms (0: wait for ever).
+MRV_DB_LOCK_TIMEOUT_MS = env.int("MRV_DB_LOCK_TIMEOUT_MS", default=5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A new connection per request cut throughput to a quarter (PERFORMANCE.md): keep them.
     DATABASES["default"]["CONN_MAX_AGE"] = 60
@@ -121,6 +123,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Bind parameters on the server: psycopg then sends values in binary instead of quoting every
     # value in Python (bulk inserts of activity lines were spending most of their time quoting).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # A lock wait longer than this fails (lock_not_available) instead of holding the request: the write
+    # views retry it as they retry deadlocks and serialization failures, then answer 503 (mrv/api/retry.py).
+    _options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c lock_timeout={MRV_DB_LOCK_TIMEOUT_MS}".strip()
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded mode has a web process and a worker writing to one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -131,6 +137,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+#: How many times a write request runs when the database answers a transient conflict (deadlock,
+#: serialization failure, lock timeout) before it answers 503 with Retry-After (mrv/api/retry.py).
+MRV_DB_RETRY_ATTEMPTS = env.int("MRV_DB_RETRY_ATTEMPTS", default=3)
 
 # --- cache --------------------------------------------------------------------------------------
 MRV_REDIS_URL = env.str("MRV_REDIS_URL", default="")

@@ -39,3 +39,14 @@ class IdempotencyKeyReused(ServiceError):
     status = 422
     code = "idempotency_key_reused"
     title = "Idempotency-Key reused with a different request"
+
+
+class DatabaseBusy(ServiceError):
+    """A transient conflict in the database (deadlock, serialization failure, lock timeout) outlasted
+    the retries: nothing was written; the same request (with the same Idempotency-Key) may be sent
+    again after ``retry_after`` seconds."""
+
+    status = 503
+    code = "database_busy"
+    title = "Busy: try again shortly"
+    retry_after = 1

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from mrv.api import serializers as out
 from mrv.api.lookups import require
 from mrv.api.permissions import IsRegulator
+from mrv.api.retry import retrying
 from mrv.api.verification import VIEWER, _job, job_json
 from mrv.services import assignment as services
 
@@ -34,6 +35,7 @@ class JobReleaseView(APIView):
     permission_classes = [VIEWER]
 
     @extend_schema(request=ReleaseInput, responses={200: out.VerificationJobOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsRegulator)
@@ -49,6 +51,7 @@ class JobReassignView(APIView):
     permission_classes = [VIEWER]
 
     @extend_schema(request=ReassignInput, responses={200: out.VerificationJobOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsRegulator)

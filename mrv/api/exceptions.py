@@ -16,6 +16,9 @@
 | ``TooManyFilesSent``, ``TooManyFieldsSent`` (MRV_MAX_UPLOAD_FILES) | 413 | ``too_many_parts`` |
 | ``mrv.errors.ServiceError``                 | its ``status`` (400, 409, 422) | its ``code`` |
 | ``Throttled``                               | 429    | ``throttled``          |
+| ``mrv.errors.DatabaseBusy``, a transient ``DatabaseError`` (mrv/api/retry.py) | 503 | ``database_busy`` |
+
+429 and 503 carry ``Retry-After``.
 
 Invalid input carries ``errors``: ``[{pointer, code, detail}]``, the pointer into the request body.
 Anything else is left to Django, whose ``handler500`` (``mrv.views.server_error``) answers a 500
@@ -43,6 +46,7 @@ from rest_framework.views import set_rollback
 from accounting.errors import AccountingError, MethodologyDataError, RegistryError
 from mrv.api.problems import PROBLEM_CONTENT_TYPE, json_pointer, problem_document
 from mrv.api.renderers import JSONRenderer
+from mrv.api.retry import busy, transient_sqlstate
 from mrv.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -85,7 +89,11 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
             problem_document(status=status, code=exc.code, title=exc.title, detail=exc.detail, errors=errors),
             {},
         )
+    state = transient_sqlstate(exc)
+    if state is not None:  # not retried (a read, or inside a caller's transaction): still not a 500
+        exc = busy(state, 1)
     if isinstance(exc, ServiceError):
+        retry_after = getattr(exc, "retry_after", None)
         return (
             problem_document(
                 status=exc.status,
@@ -94,7 +102,7 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
                 detail=exc.detail,
                 errors=exc.errors or None,
             ),
-            {},
+            {"Retry-After": str(retry_after)} if retry_after else {},
         )
     if isinstance(exc, RequestDataTooBig):
         detail = "The request body is larger than this service accepts (MRV_MAX_BODY_BYTES)."

@@ -29,6 +29,7 @@ from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
 from mrv.api.quotas import ImportedRows
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
+from mrv.api.retry import retrying
 from mrv.domain import linefiles
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.errors import InvalidRequest
@@ -54,6 +55,7 @@ class OrganisationListView(generics.ListAPIView):
         return scoping.organisations_visible_to(self.request.user).order_by("name", "id")
 
     @extend_schema(request=s.OrganisationInput, responses={201: s.OrganisationOutput})
+    @retrying
     def post(self, request: Request) -> Response:
         data = s.OrganisationInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -87,6 +89,7 @@ class FacilityListView(generics.ListAPIView):
         return listing.facility_list(user=self.request.user, filters=filters)
 
     @extend_schema(request=s.FacilityInput, responses={201: s.FacilityOutput})
+    @retrying
     def post(self, request: Request) -> Response:
         data = s.FacilityInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -103,6 +106,7 @@ class FacilityDetailView(generics.RetrieveAPIView):
         return scoping.facilities_visible_to(self.request.user)
 
     @extend_schema(request=s.FacilityInput, responses={200: s.FacilityOutput})
+    @retrying
     def patch(self, request: Request, pk: int) -> Response:
         facility = self.get_object()
         require(request, IsRegulator)
@@ -166,6 +170,7 @@ class ReportListView(APIView):
         responses={201: s.ReportDetailOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
+    @retrying
     def post(self, request: Request) -> Response:
         def perform() -> tuple[int, dict[str, Any]]:
             data = s.ReportInput(
@@ -218,6 +223,7 @@ class ReportDetailView(APIView):
         return Response(s.ReportDetailOutput(s.report_detail(report, _shown_revision(request, report))).data)
 
     @extend_schema(request=s.ReportUpdate, responses={200: s.ReportDetailOutput})
+    @retrying
     def patch(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
@@ -241,6 +247,7 @@ class ReportDetailView(APIView):
         )
 
     @extend_schema(responses={204: None})
+    @retrying
     def delete(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
@@ -257,6 +264,7 @@ class ReportSubmitView(APIView):
         responses={202: s.ReportSummaryOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
@@ -272,6 +280,7 @@ class ReportReviseView(APIView):
     permission_classes = [IsAuthenticated & HasOrganisation]
 
     @extend_schema(request=None, responses={201: s.ReportSummaryOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
@@ -324,6 +333,7 @@ class ReportLinesImportView(APIView):
         parameters=[QuerySerializer],
         responses={200: s.ImportSummaryOutput, 202: s.ImportJobOutput},
     )
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)

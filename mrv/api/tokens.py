@@ -19,6 +19,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mrv.api.retry import retrying
 from mrv.models import ApiToken
 from mrv.selectors.tokens import tokens_of
 from mrv.services.tokens import token_issue, token_revoke
@@ -71,6 +72,7 @@ class TokenListView(generics.ListAPIView):
         return tokens_of(self.request.user)
 
     @extend_schema(request=TokenInput, responses={201: TokenCreatedOutput}, operation_id="auth_tokens_create")
+    @retrying
     def post(self, request: Request) -> Response:
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -89,6 +91,7 @@ class TokenDetailView(generics.RetrieveDestroyAPIView):
 
     serializer_class = TokenOutput
     permission_classes = [IsAuthenticated]
+    delete = retrying(generics.RetrieveDestroyAPIView.delete)
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         return tokens_of(self.request.user)

@@ -18,6 +18,7 @@ from mrv.api.lookups import query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator, IsVerifier
+from mrv.api.retry import retrying
 from mrv.models import Finding, VerificationJob
 from mrv.selectors import listing, scoping
 from mrv.services import verification as services
@@ -149,6 +150,7 @@ class JobClaimView(APIView):
     permission_classes = [VIEWER]
 
     @extend_schema(request=None, responses={200: out.VerificationJobOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
@@ -162,6 +164,7 @@ class JobFindingsView(APIView):
     parser_classes = [DecimalJSONParser]
 
     @extend_schema(request=FindingInput, responses={201: out.FindingOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
@@ -176,6 +179,7 @@ class FindingAcknowledgeView(APIView):
     parser_classes = [DecimalJSONParser]
 
     @extend_schema(request=AcknowledgeInput, responses={200: out.FindingOutput})
+    @retrying
     def post(self, request: Request, pk: int, finding: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
@@ -191,6 +195,7 @@ class JobOpinionView(APIView):
     permission_classes = [VIEWER]
 
     @extend_schema(request=OpinionInput, responses={200: out.VerificationJobOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         job = _job(request, pk)
         require(request, IsVerifier)
@@ -204,6 +209,7 @@ class ReportRecalculateView(APIView):
     permission_classes = [VIEWER]
 
     @extend_schema(request=RecalculationInput, responses={202: out.VerificationJobOutput})
+    @retrying
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsRegulator)

@@ -153,12 +153,14 @@ def _latest(report: Report, *, lock: bool = False) -> ReportRevision:
     Lock order (every write follows it, so two writers never wait on each other in a circle):
     verification job → report → revision → audit chain. Locking the report row first serialises the
     writers of one report, so two parallel ``revise`` calls cannot both read revision n and both
-    insert n + 1: the second waits, then sees n + 1.
+    insert n + 1: the second waits, then sees n + 1. The locks are FOR NO KEY UPDATE: they
+    serialise writers all the same, but never hold up another transaction's foreign-key check (FOR KEY
+    SHARE, taken at COMMIT on the rows an insert refers to).
     """
     revisions = ReportRevision.objects.filter(report=report)
     if lock:
-        Report.objects.select_for_update().filter(pk=report.pk).values_list("pk", flat=True).first()
-        revisions = revisions.select_for_update()
+        Report.objects.select_for_update(no_key=True).filter(pk=report.pk).values_list("pk").first()
+        revisions = revisions.select_for_update(no_key=True)
     return revisions.order_by("-number")[0]
 
 
@@ -405,9 +407,9 @@ def revision_transition(
     """Move a submitted revision along the workflow (verification uses this); audited."""
     with transaction.atomic():
         # the lock order of _latest: the report row, then the revision
-        Report.objects.select_for_update().filter(pk=revision.report_id).values_list("pk", flat=True).first()
+        Report.objects.select_for_update(no_key=True).filter(pk=revision.report_id).values_list("pk").first()
         locked = (
-            ReportRevision.objects.select_for_update(of=("self",))
+            ReportRevision.objects.select_for_update(of=("self",), no_key=True)
             .select_related("report__facility")
             .get(pk=revision.pk)
         )
