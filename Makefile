@@ -49,6 +49,7 @@ TEST_REDIS_URL    ?= redis://127.0.0.1:6379/1
 
 test: venv ## run the whole suite against PostgreSQL and Redis (started if down); PYTEST_ARGS=... passes options
 	scripts/services.sh
+	mkdir -p var/static
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) MRV_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS)
 

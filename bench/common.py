@@ -53,3 +53,14 @@ def django_setup(database_path: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def fresh_postgres_database(url: str) -> None:
+    """Drop and create a benchmark's own PostgreSQL database (never the service's): every run starts equal."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    assert name.startswith("mrv_bench"), "benchmarks only ever recreate a database named mrv_bench*"
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')

@@ -192,11 +192,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "mrv.api.throttling.UserBurstThrottle",
-        "mrv.api.throttling.UserSustainedThrottle",
-        "mrv.api.throttling.AddressThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["mrv.api.throttling.RateLimitThrottle"],
     # Proxies in front that append to X-Forwarded-For; 0: the client's address is REMOTE_ADDR.
     "NUM_PROXIES": env.int("MRV_NUM_PROXIES", default=0),
 }
@@ -212,8 +208,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_PREFIX": "mrv_",  # lets secret scanners recognise a leaked token
 }
-#: DRF throttle rates (``N/second|minute|hour|day``), counted in the shared cache (Redis when
-#: MRV_REDIS_URL is set): per user, per client address, and failed token authentications per address.
+#: Rate limits (``N/second|minute|hour|day``), counted in fixed windows in the shared cache (Redis when
+#: MRV_REDIS_URL is set): per user, per client address, failed token authentications per address.
 MRV_THROTTLE_RATES = {
     "user_burst": env.str("MRV_THROTTLE_USER_BURST", default="300/min"),
     "user_sustained": env.str("MRV_THROTTLE_USER_SUSTAINED", default="20000/day"),

@@ -2,9 +2,9 @@
 
 The token is hashed (SHA-512, knox) and looked up by its digest in one query that also loads the
 user's organisation membership, which the scoping selectors need. An unknown or expired token answers
-401; an address that failed ``auth_failures`` times in the window answers 429 whatever token it
-sends (``mrv.api.throttling.AuthFailureLimiter``). A token's ``last_used_at`` is written at most once
-a minute.
+401 and counts as a failure of the client's address; past ``auth_failures`` in the window the answer
+is 429, and the throttle refuses the address's other requests too, whatever token they carry
+(``mrv.api.throttling``). A token's ``last_used_at`` is written at most once a minute.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rest_framework.authentication import get_authorization_header
 
 from mrv.api.throttling import AuthFailureLimiter
 from mrv.models import ApiToken
+from mrv.selectors.tokens import token_by_digest
 
 #: Longer credentials are refused before hashing (a token is 68 characters, a migrated one 40).
 MAX_TOKEN_LENGTH = 128
@@ -38,14 +39,12 @@ class TokenAuthentication(KnoxTokenAuthentication):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != knox_settings.AUTH_HEADER_PREFIX.lower().encode():
             return None  # no token: another scheme (the session) may apply
-        limiter = AuthFailureLimiter(request)
-        limiter.check()
         try:
             if len(auth) != 2:
                 raise exceptions.AuthenticationFailed("Invalid token header: send 'Token <key>'.")
             return self.authenticate_credentials(auth[1])
         except exceptions.AuthenticationFailed:
-            limiter.record_failure()
+            AuthFailureLimiter(request).record_failure()  # past the limit: 429 instead of 401
             raise
 
     def authenticate_credentials(self, key: bytes) -> tuple[Any, ApiToken]:
@@ -55,11 +54,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         if len(plain) > MAX_TOKEN_LENGTH:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token = (
-            ApiToken.objects.select_related("user__membership__organisation")
-            .filter(digest=hash_token(plain))
-            .first()
-        )
+        token = token_by_digest(hash_token(plain))
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         now = timezone.now()

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, RequestFactory
+from rest_framework.request import Request
 from rest_framework.test import APIClient
 
 from mrv.api.problems import PROBLEM_CONTENT_TYPE
+from mrv.api.throttling import RateLimitThrottle
 from tests.mrv import factories
+from tests.mrv.concurrency import run_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +65,19 @@ def test_an_address_gets_429_after_its_burst_whoever_sends(settings) -> None:
     assert statuses == [200] * 4
     assert_throttled(client_with(second.token).get(ENDPOINT))
     assert client_with(second.token, address="10.0.0.9").get(ENDPOINT).status_code == 200
+
+
+@pytest.mark.redis
+def test_simultaneous_requests_never_pass_more_than_the_limit(settings) -> None:
+    """The counters are incremented atomically in Redis: twelve requests at once, five pass."""
+    settings.MRV_THROTTLE_RATES = {**settings.MRV_THROTTLE_RATES, "user_burst": "5/min"}
+    request = Request(RequestFactory().get(ENDPOINT, REMOTE_ADDR="10.0.0.11"))
+    request.user = get_user_model()(pk=10**9, username="not-stored")
+
+    def one_request() -> bool:
+        return RateLimitThrottle().allow_request(request, None)
+
+    assert sorted(run_in_parallel(*[one_request] * 12)) == [False] * 7 + [True] * 5
 
 
 def test_a_forged_forwarded_for_header_does_not_change_the_address(settings) -> None:

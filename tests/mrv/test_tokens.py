@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mrv.models import ApiToken, AuditEvent
+from mrv.selectors.scoping import membership
+from mrv.selectors.tokens import token_by_digest
 from tests.mrv import factories
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +227,19 @@ def test_clear_text_tokens_of_an_older_database_are_hashed_in_place_and_keep_wor
         f"print('clear', ApiToken.objects.filter(digest__contains='{key}').exists())\n",
     )
     assert checked.split() == ["user", "old-client", "table", "False", "expires", "True", "clear", "False"]
+
+
+def test_a_signed_in_user_without_organisation_gets_a_token_that_works() -> None:
+    """A session (the browsable API, the admin's staff) can create a token; its user has no membership."""
+    staff = get_user_model().objects.create_user("staff-member", password="a-long-test-password-123")
+    session = APIClient()
+    session.force_login(staff)
+    created = session.post(TOKENS, {"name": "from the browsable API"})
+    assert created.status_code == 201, created.content
+    client = client_with(created.json()["token"])
+    assert client.get(ANY_ENDPOINT).status_code == 200
+    assert [token["name"] for token in client.get(TOKENS).json()["results"]] == ["from the browsable API"]
+    token = ApiToken.objects.get(user=staff)
+    found = token_by_digest(token.digest)
+    assert found is not None and found.user == staff and membership(found.user) is None
+    assert found.expiry == token.expiry and found.name == "from the browsable API"
