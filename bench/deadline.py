@@ -93,7 +93,7 @@ class Processes:
     def stop(self) -> None:
         for process in reversed(self.started):
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()  # the main process shuts its own workers down (warm shutdown)
         for process in reversed(self.started):
             try:
                 process.wait(timeout=20)
