@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mrv.models import Organisation
 from mrv.selectors.dashboard import dashboard
-from mrv.selectors.scoping import REGULATOR, role_of
+from mrv.selectors.scoping import REGULATOR, membership
+
+#: How each kind of organisation is named on the page that refuses its users.
+KIND_NAMES = {
+    Organisation.Kind.OPERATOR: "an operator",
+    Organisation.Kind.VERIFICATION_BODY: "a verification body",
+    Organisation.Kind.AUTHORITY: "an authority",
+}
 
 
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    if role_of(request.user) != REGULATOR:
-        raise PermissionDenied("The dashboard is for the competent authority.")
+    found = membership(request.user)
+    if found is None or found.role != REGULATOR:
+        return forbidden(request)
     raw = request.GET.get("year", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else None
     return render(request, "mrv/dashboard.html", dashboard(year=year))
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    """403, saying why: whose account this is and who the dashboard is for."""
+    found = membership(request.user)
+    if found is None:
+        reason = "your account belongs to no organisation, so it has no role in this service"
+    else:
+        kind = KIND_NAMES.get(found.organisation.kind, found.organisation.kind)
+        reason = f"your account belongs to {kind} ({found.organisation.name})"
+    context = {
+        "reason": reason,
+        "username": request.user.get_username(),
+        "role": found.role if found else None,
+    }
+    return render(request, "mrv/forbidden.html", context, status=403)

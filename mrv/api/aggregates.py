@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from mrv.api.permissions import IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import Facility
-from mrv.selectors.aggregates import GROUPS, aggregate_totals, as_table
+from mrv.selectors.aggregates import GROUPS, aggregate_totals, as_table, methodologies_of
 from mrv.selectors.comparison import facility_comparison
 
 
@@ -64,7 +65,9 @@ def parse_query(request: Request) -> tuple[list[str], dict[str, Any]]:
 
 
 class AggregatesView(APIView):
-    """Totals of the latest verified revision of each report, grouped and filtered; ``?format=csv|xlsx``."""
+    """Totals of the latest verified revision of each report, grouped and filtered; ``?format=csv|xlsx``
+    (CSV: the JSON's exact decimal strings; XLSX: numeric cells, a sheet of tonnes CO2e, one of tonnes of
+    each gas, and one describing the query, its filters and the methodology versions added up)."""
 
     permission_classes = [IsAuthenticated & IsRegulator]
     renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
@@ -81,8 +84,12 @@ class AggregatesView(APIView):
     def get(self, request: Request) -> Response:
         group_by, filters = parse_query(request)
         answer = aggregate_totals(group_by=group_by, filters=filters)
-        if request.accepted_renderer.format in ("csv", "xlsx"):
+        if request.accepted_renderer.format == "csv":
             return Response(as_table(answer))
+        if request.accepted_renderer.format == "xlsx":
+            versions = methodologies_of(group_by=group_by, filters=filters)
+            generated_at = timezone.now().isoformat(timespec="seconds")
+            return Response(as_table(answer, versions=versions, generated_at=generated_at))
         return Response(s.AggregatesOutput(answer).data)
 
 

@@ -44,10 +44,12 @@ class JSONRenderer(renderers.JSONRenderer):
 class TableRenderer(renderers.BaseRenderer):
     """A table ``{"columns": [...], "rows": [{column: value}], "filename": ...}`` as a file.
 
-    Selected with ``?format=csv`` / ``?format=xlsx`` or the ``Accept`` header. Cells are written as
-    text (numbers in plain decimal notation), so a spreadsheet shows exactly the service's figures;
-    text that a spreadsheet would evaluate as a formula is kept inert (:mod:`mrv.domain.cells`).
-    Anything that is not a table (a problem document) falls back to JSON.
+    Selected with ``?format=csv`` / ``?format=xlsx`` or the ``Accept`` header. CSV cells are text
+    (numbers in plain decimal notation, exactly the JSON's figures); in XLSX a Decimal or an integer is
+    a numeric cell, and a table that also gives ``sheets`` (``[{"title", "columns", "rows",
+    "formats"}]``) is written as that workbook. Text that a spreadsheet would evaluate as a formula is
+    kept inert (:mod:`mrv.domain.cells`). Anything that is not a table (a problem document) falls back
+    to JSON.
     """
 
     file_format = ""
@@ -69,6 +71,8 @@ class TableRenderer(renderers.BaseRenderer):
         if response is not None and data.get("filename"):
             response["Content-Disposition"] = f'attachment; filename="{data["filename"]}.{self.file_format}"'
         # Values go to the writer as they are: it tells numbers from text (mrv.domain.cells).
+        if self.file_format == "xlsx" and data.get("sheets"):
+            return linefiles.write_workbook(data["sheets"])
         return linefiles.write(list(data["columns"]), data["rows"], self.file_format)
 
 

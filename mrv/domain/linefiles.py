@@ -353,8 +353,9 @@ def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
 # -- writing ------------------------------------------------------------------------------------------
 def write(names: list[str], rows: Iterable[Mapping[str, Any]], file_format: str) -> bytes:
     """A CSV or XLSX file with header ``names`` and ``rows``, every cell through
-    :func:`mrv.domain.cells.export_cell`: numbers in plain notation, text that a spreadsheet would
-    evaluate kept inert (a leading apostrophe in CSV, a quote-prefixed string cell in XLSX)."""
+    :func:`mrv.domain.cells.export_cell`: numbers in plain notation (numeric cells in XLSX), text that a
+    spreadsheet would evaluate kept inert (a leading apostrophe in CSV, a quote-prefixed string cell in
+    XLSX). Cells given as text stay text (a template's ``"1000"`` is read back exactly)."""
     if file_format == "csv":
         buffer = io.StringIO()
         # Every field quoted: a ';' in a cell cannot start a new cell for a semicolon-separated reader.
@@ -362,26 +363,49 @@ def write(names: list[str], rows: Iterable[Mapping[str, Any]], file_format: str)
         writer.writerow([export_cell(name).csv_text for name in names])
         writer.writerows([export_cell(row.get(name)).csv_text for name in names] for row in rows)
         return buffer.getvalue().encode("utf-8")
+    return write_workbook([{"title": "lines", "columns": names, "rows": rows}], bold_header=False)
+
+
+def write_workbook(sheets: Iterable[Mapping[str, Any]], *, bold_header: bool = True) -> bytes:
+    """An XLSX workbook of sheets ``{"title", "columns", "rows", "formats"?}``: a Decimal or an integer
+    is a numeric cell (shown with its column's number format from ``formats``), anything else a text
+    cell through :func:`mrv.domain.cells.export_cell`, quote-prefixed when it would be evaluated.
+    Exact decimal strings stay available in the JSON and CSV forms."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("lines")
-
-    def xlsx_cell(value: Any) -> WriteOnlyCell:
-        cell = export_cell(value)
-        written = WriteOnlyCell(sheet)
-        # Always a string, set after the value: openpyxl would make "=..." a formula and "#REF!" an error.
-        written.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell.text)
-        written.data_type = "s"
-        if cell.inert:
-            written.quotePrefix = True
-        return written
-
-    sheet.append([xlsx_cell(name) for name in names])
-    for row in rows:
-        sheet.append([xlsx_cell(row.get(name)) for name in names])
+    for spec in sheets:
+        sheet = workbook.create_sheet(spec["title"])
+        columns, formats = list(spec["columns"]), spec.get("formats") or {}
+        header = [_xlsx_cell(sheet, name) for name in columns]
+        if bold_header:
+            for cell in header:
+                cell.font = Font(bold=True)
+        sheet.append(header)
+        for row in spec["rows"]:
+            sheet.append([_xlsx_cell(sheet, row.get(name), formats.get(name)) for name in columns])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: Any, number_format: str | None = None) -> Any:
+    """One cell of a write-only ``sheet``: a number for a Decimal or an integer, else a string (never a
+    formula or an error value), quote-prefixed when a spreadsheet would evaluate its text."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        number = WriteOnlyCell(sheet, value)
+        if number_format:
+            number.number_format = number_format
+        return number
+    cell = export_cell(value)
+    written = WriteOnlyCell(sheet)
+    # Always a string, set after the value: openpyxl would make "=..." a formula and "#REF!" an error.
+    written.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell.text)
+    written.data_type = "s"
+    if cell.inert:
+        written.quotePrefix = True
+    return written

@@ -15,9 +15,11 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from accounting import methodologies
 from accounting.methodologies import GASES
 from accounting.numbers import present
 from accounting.registry import CATEGORIES, DIRECT_CATEGORIES
+from mrv.domain.provinces import PROVINCES
 from mrv.models import EmissionRollup, EmissionRollupMonthly, Facility
 
 GROUPS = ("sector", "province", "year", "month", "facility", "gas", "category")
@@ -154,15 +156,75 @@ def _facility_names(grouped: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     return dict(Facility.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
-def as_table(answer: Mapping[str, Any]) -> dict[str, Any]:
-    """The aggregate as a flat table for CSV/XLSX export: the same figures, one column each."""
+def methodologies_of(*, group_by: Iterable[str], filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The methodology versions of the revisions an aggregate adds up, each with its report count and
+    its reporting rule (decimal places and rounding mode of reported tonnes)."""
+    rows = (
+        _base(group_by, filters)
+        .values("revision__methodology", "revision__methodology_version")
+        .annotate(reports=Count("report_id", distinct=True))
+        .order_by("revision__methodology", "revision__methodology_version")
+    )
+    found = []
+    for row in rows:
+        code, version = row["revision__methodology"], row["revision__methodology_version"]
+        methodology = methodologies.get(code, version)
+        found.append(
+            {
+                "methodology": code,
+                "methodology_version": version,
+                "reports": row["reports"],
+                "rounding": {"places": methodology.rounding_places, "mode": methodology.rounding_mode},
+            }
+        )
+    return found
+
+
+def reporting_rule(versions: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
+    """The finest reporting rule among ``versions`` (places, mode): whole tonnes, half up, when none."""
+    rules = sorted((v["rounding"]["places"], v["rounding"]["mode"]) for v in versions)
+    return rules[-1] if rules else (0, "half_up")
+
+
+#: Units of the exported figures, in the column headers and the sheet names.
+CO2E, GAS_TONNES = "tCO2e", "t"
+SHEET_CO2E, SHEET_GASES, SHEET_QUERY = "Emissions (tCO2e)", "Gases (t of gas)", "Query"
+
+
+def _table_keys(answer: Mapping[str, Any]) -> list[str]:
     keys = [k for k in GROUPS if k in answer["group_by"]]
     if "facility" in keys:
         keys.insert(keys.index("facility") + 1, "facility_name")
-    columns = [*keys, "facilities", "reports", "direct", "indirect", "total", *GASES]
+    if "province" in keys:
+        keys.insert(keys.index("province") + 1, "province_name")
+    return keys
+
+
+def _keyed(row: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    cells = {k: row.get(k) for k in keys}
+    if "province_name" in keys:
+        cells["province_name"] = PROVINCES.get(row.get("province") or "", "")
+    return cells
+
+
+def as_table(
+    answer: Mapping[str, Any],
+    *,
+    versions: list[dict[str, Any]] | None = None,
+    generated_at: str = "",
+) -> dict[str, Any]:
+    """The aggregate as a flat table for CSV export (the JSON's figures as exact decimal strings, one
+    column each, a TOTAL row last), and as a workbook for XLSX (``sheets``): the tonnes CO2e, the
+    tonnes of each gas, and the query that produced them with the methodology versions it added up."""
+    keys = _table_keys(answer)
+    csv_keys = [k for k in keys if k != "province_name"]  # the CSV keeps the JSON's keys
+    columns = [*csv_keys, "facilities", "reports", "direct", "indirect", "total", *GASES]
+    totals = answer["totals"]
+    label = {keys[0]: "TOTAL"} if keys else {}
+    figure_rows = [*answer["results"], {**dict.fromkeys(keys, ""), **totals, **label}]
     rows = [
         {
-            **{k: row.get(k) for k in keys},
+            **{k: row.get(k) for k in csv_keys},
             "facilities": row["facilities"],
             "reports": row["reports"],
             "direct": row["direct"],
@@ -170,19 +232,95 @@ def as_table(answer: Mapping[str, Any]) -> dict[str, Any]:
             "total": row["total"],
             **row["gases"],
         }
-        for row in answer["results"]
+        for row in figure_rows
     ]
-    totals = answer["totals"]
-    rows.append(
-        {
-            **dict.fromkeys(keys, ""),
-            **({keys[0]: "TOTAL"} if keys else {}),
-            "facilities": totals["facilities"],
-            "reports": totals["reports"],
-            "direct": totals["direct"],
-            "indirect": totals["indirect"],
-            "total": totals["total"],
-            **totals["gases"],
-        }
+    versions = versions or []
+    places, _mode = reporting_rule(versions)
+    tonnes_format = "#,##0" + ("." + "0" * places if places else "")
+    co2e_columns = [
+        "facilities",
+        "reports",
+        *(f"{name} ({CO2E})" for name in ("direct", "indirect", "total")),
+    ]
+    gas_columns = [f"{gas} ({GAS_TONNES})" for gas in GASES]
+    co2e_sheet = {
+        "title": SHEET_CO2E,
+        "columns": [*keys, *co2e_columns],
+        "formats": dict.fromkeys(co2e_columns[2:], tonnes_format),
+        "rows": [
+            {
+                **_keyed(row, keys),
+                "facilities": row["facilities"],
+                "reports": row["reports"],
+                **{f"{name} ({CO2E})": row[name] for name in ("direct", "indirect", "total")},
+            }
+            for row in figure_rows
+        ],
+    }
+    gas_sheet = {
+        "title": SHEET_GASES,
+        "columns": [*keys, *gas_columns],
+        "formats": dict.fromkeys(gas_columns, "#,##0.000"),
+        "rows": [
+            {**_keyed(row, keys), **{f"{gas} ({GAS_TONNES})": row["gases"][gas] for gas in GASES}}
+            for row in figure_rows
+        ],
+    }
+    return {
+        "columns": columns,
+        "rows": rows,
+        "filename": "mrv-aggregates",
+        "sheets": [co2e_sheet, gas_sheet, _query_sheet(answer, versions, generated_at)],
+    }
+
+
+def _query_sheet(
+    answer: Mapping[str, Any], versions: list[dict[str, Any]], generated_at: str
+) -> dict[str, Any]:
+    filters = answer["filters"]
+
+    def listed(name: str, names: Mapping[str, str] | None = None) -> str:
+        values = filters.get(name) or []
+        if not values:
+            return "all"
+        return ", ".join(f"{names[v]} ({v})" if names and v in names else str(v) for v in values)
+
+    places, mode = reporting_rule(versions)
+    rows: list[tuple[str, str]] = [
+        ("source", "GET /api/v1/aggregates/ (the same figures as its JSON and CSV)"),
+        ("generated at", generated_at),
+        ("counted", "the latest verified revision of each report"),
+        ("group_by", ", ".join(answer["group_by"]) or "(none: one row)"),
+        ("period", f"{filters.get('period', 'annual')} reports"),
+        ("year", listed("year")),
+        ("sector", listed("sector")),
+        ("province", listed("province", PROVINCES)),
+        ("reports", str(answer["totals"]["reports"])),
+        ("facilities", str(answer["totals"]["facilities"])),
+        (
+            f"units: {CO2E}",
+            f"tonnes of CO2 equivalent, each report under its methodology's GWP values (sheet {SHEET_CO2E!r})",
+        ),
+        (f"units: {GAS_TONNES}", f"tonnes of each gas, not CO2e (sheet {SHEET_GASES!r})"),
+        (
+            "figures",
+            "cells hold the exact sums to 6 decimals (as the JSON and CSV give them); tonnes CO2e are "
+            f"displayed at the reporting precision ({places} decimal places, {mode.replace('_', ' ')})",
+        ),
+    ]
+    rows.extend(
+        (
+            "methodology",
+            f"{v['methodology']}@{v['methodology_version']}: {v['reports']} report(s), reported tonnes "
+            f"rounded to {v['rounding']['places']} decimal places ({v['rounding']['mode'].replace('_', ' ')})",
+        )
+        for v in versions
     )
-    return {"columns": columns, "rows": rows, "filename": "mrv-aggregates"}
+    if not versions:
+        rows.append(("methodology", "none: no verified report matches the query"))
+    return {
+        "title": SHEET_QUERY,
+        "columns": ["item", "value"],
+        "formats": {},
+        "rows": [{"item": item, "value": value} for item, value in rows],
+    }

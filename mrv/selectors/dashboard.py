@@ -1,4 +1,10 @@
-"""What the regulator's dashboard shows: the same figures as the aggregates API, shaped for charts."""
+"""What the regulator's dashboard shows for one year: the aggregates API's figures, shaped for charts.
+
+Every figure on the page has one format: thousands separators, tonnes CO2e rounded by the reporting
+rule of the methodology versions the year's reports were verified under (whole tonnes, half up, for
+cn-mee-2024), intensities to :data:`INTENSITY_PLACES` decimals. The exact figures are kept in each
+element's ``data-exact`` attribute, as the API gives them.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,37 @@ from decimal import Decimal
 from typing import Any
 
 from accounting.engine import SECTORS
-from accounting.numbers import plain
+from accounting.numbers import plain, round_to
+from mrv.domain.provinces import PROVINCES
 from mrv.models import EmissionRollup
-from mrv.selectors.aggregates import aggregate_totals
+from mrv.selectors.aggregates import aggregate_totals, methodologies_of, reporting_rule
 from mrv.selectors.comparison import facility_comparison
 
 BAR_WIDTH = 480
 ROW_HEIGHT = 22
+#: Decimals shown for intensities (t CO2e per t of product) and percentiles.
+INTENSITY_PLACES, PERCENTILE_PLACES = 3, 1
 
 
-def _bars(rows: list[dict[str, Any]], label: Any) -> list[dict[str, Any]]:
+def figure(value: Decimal | str, places: int, mode: str = "half_up") -> str:
+    """``value`` as the dashboard shows it: rounded to ``places`` by ``mode``, thousands separated."""
+    return format(round_to(Decimal(value), places, mode), f",.{places}f")
+
+
+def province_label(code: str) -> str:
+    """A province's name beside its ISO 3166-2:CN code: ``Jiangsu (CN-JS)``."""
+    name = PROVINCES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def _bars(rows: list[dict[str, Any]], key: str, label: Any, places: int, mode: str) -> list[dict[str, Any]]:
     largest = max((row["total"] for row in rows), default=Decimal(0))
     return [
         {
-            "label": label(row),
-            "total": plain(row["total"]),
-            "direct": plain(row["direct"]),
+            "key": row[key],
+            "label": label(row[key]),
+            "exact": plain(row["total"]),
+            "total": figure(row["total"], places, mode),
             "width": int(row["total"] / largest * BAR_WIDTH) if largest > 0 else 0,
             "y": index * ROW_HEIGHT,
         }
@@ -33,41 +54,67 @@ def _height(bars: list[dict[str, Any]]) -> int:
     return len(bars) * ROW_HEIGHT + 20
 
 
+def verified_years() -> list[int]:
+    """The years with a verified annual report, oldest first."""
+    return sorted(set(EmissionRollup.objects.filter(annual=True).values_list("year", flat=True)))
+
+
 def dashboard(*, year: int | None) -> dict[str, Any]:
-    years = sorted(set(EmissionRollup.objects.values_list("year", flat=True)))
+    """The page's context for ``year`` (the latest verified year when None): the cards are the totals of
+    ``GET /api/v1/aggregates/?year=<year>``, the charts its rows by sector and by province."""
+    years = verified_years()
     if year is None and years:
         year = years[-1]
-    by_sector_year = aggregate_totals(group_by=["sector", "year"], filters={})
-    by_province = aggregate_totals(group_by=["province"], filters={"year": [year]} if year else {})
+    if year is None:
+        return {"year": None, "years": [], "totals": None, "sectors": [], "provinces": [], "facilities": []}
+    filters: dict[str, Any] = {"year": [year]}
+    versions = methodologies_of(group_by=[], filters=filters)
+    places, mode = reporting_rule(versions)
+    totals = aggregate_totals(group_by=[], filters=filters)["totals"]
+    by_sector = aggregate_totals(group_by=["sector"], filters=filters)["results"]
+    by_province = aggregate_totals(group_by=["province"], filters=filters)["results"]
     latest_reports = {
         row.facility_id: row.report_id
-        for row in EmissionRollup.objects.filter(year=year, month__isnull=True).order_by("report_id")
+        for row in EmissionRollup.objects.filter(year=year, annual=True, month__isnull=True).order_by(
+            "report_id"
+        )
     }
-    sector_year = _bars(by_sector_year["results"], lambda r: f"{r['sector']} {r['year']}")
-    provinces = _bars(by_province["results"], lambda r: r["province"])
+    sectors = _bars(by_sector, "sector", str, places, mode)
+    provinces = _bars(by_province, "province", province_label, places, mode)
     facilities = [
         {
             "id": row["facility"],
             "name": row["facility_name"],
             "sector": row["sector"],
-            "province": row["province"],
-            "intensity": plain(row["direct_intensity"]),
-            "percentile": plain(row["percentile"]),
+            "province": province_label(row["province"]),
+            "intensity": figure(row["direct_intensity"], INTENSITY_PLACES),
+            "intensity_exact": plain(row["direct_intensity"]),
+            "percentile": figure(row["percentile"], PERCENTILE_PLACES),
             "report": latest_reports.get(row["facility"]),
         }
-        for row in (facility_comparison(sectors=list(SECTORS), year=year) if year else [])
+        for row in facility_comparison(sectors=list(SECTORS), year=year)
     ]
     return {
         "year": year,
-        "years": years,
+        "years": sorted({*years, year}),
+        "precision": _precision(places, mode),
+        "methodologies": [f"{v['methodology']}@{v['methodology_version']}" for v in versions],
         "totals": {
-            key: plain(value) if isinstance(value, Decimal) else value
-            for key, value in by_sector_year["totals"].items()
-            if key != "gases"
+            **{
+                name: {"shown": figure(totals[name], places, mode), "exact": plain(totals[name])}
+                for name in ("total", "direct", "indirect")
+            },
+            "facilities": {"shown": f"{totals['facilities']:,}", "exact": str(totals["facilities"])},
+            "reports": {"shown": f"{totals['reports']:,}", "exact": str(totals["reports"])},
         },
-        "sector_year": sector_year,
-        "sector_year_height": _height(sector_year),
+        "sectors": sectors,
+        "sectors_height": _height(sectors),
         "provinces": provinces,
         "provinces_height": _height(provinces),
         "facilities": facilities,
     }
+
+
+def _precision(places: int, mode: str) -> str:
+    unit = "whole tonnes" if places == 0 else f"tonnes to {places} decimal place{'s' if places > 1 else ''}"
+    return f"{unit}, rounded {mode.replace('_', ' ')}"

@@ -1,20 +1,27 @@
-"""The regulator's dashboard, rendered in headless Chromium: a person signs in, charts are there, and
-every number shown equals the API's."""
+"""The regulator's dashboard, rendered in headless Chromium: a person signs in, picks a year, and every
+number shown is the API's figure for that year, in one format (thousands separators, the reporting
+precision); others get a 403 page that says why."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from mrv.domain.provinces import PROVINCES
 from mrv.models import Membership
+from mrv.selectors.dashboard import figure
 from mrv.services.demo import demo_seed
 from tests.mrv import factories
 
@@ -73,48 +80,158 @@ def sign_in(browser: webdriver.Chrome, live_server: Any, username: str, password
     )
 
 
-def test_dashboard_shows_the_api_figures(browser: webdriver.Chrome, live_server: Any, tmp_path: Any) -> None:
+def shown(value: str, places: int = 0) -> str:
+    """How the page must show an exact API figure: rounded half up to ``places``, thousands separated
+    (computed here independently of the dashboard's helper)."""
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{abs(rounded) if rounded.is_zero() else rounded:,.{places}f}"
+
+
+def show_year(browser: webdriver.Chrome, year: int, *, with_the_selector: bool) -> None:
+    if with_the_selector:
+        Select(browser.find_element(By.ID, "year")).select_by_value(str(year))
+        browser.find_element(By.CSS_SELECTOR, "#year-form button").click()
+    else:
+        browser.find_element(By.LINK_TEXT, str(year)).click()
+    WebDriverWait(browser, 30).until(
+        lambda driver: (
+            driver.execute_script("return document.readyState") == "complete"
+            and driver.find_elements(By.ID, "shown-year")
+            and driver.find_element(By.ID, "shown-year").text == str(year)
+        )
+    )
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: $MRV_SCREENSHOT_DIR when set (to look at them), else the test's tmp."""
+    folder = Path(os.environ.get("MRV_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_the_dashboard_shows_the_api_figures_of_the_year_it_says(
+    browser: webdriver.Chrome, live_server: Any, tmp_path: Path
+) -> None:
     demo_seed()
     username, password, api = regulator_with_password()
+    years = [r["year"] for r in api.get("/api/v1/aggregates/?group_by=year").json()["results"]]
+    assert len(years) >= 2  # the demo has verified reports in two years
     sign_in(browser, live_server, username, password)
     assert browser.current_url.endswith("/dashboard/"), browser.current_url
+    assert browser.find_element(By.ID, "shown-year").text == str(years[-1])  # the latest year first
 
-    by_sector_year = api.get("/api/v1/aggregates/?group_by=sector,year").json()
-    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-sector-year .bar-row")
-    assert len(bars) == len(by_sector_year["results"]) > 0
-    assert [(b.get_attribute("data-label"), b.get_attribute("data-total")) for b in bars] == [
-        (f"{r['sector']} {r['year']}", r["total"]) for r in by_sector_year["results"]
-    ]
-    assert all(int(b.find_element(By.TAG_NAME, "rect").get_attribute("width")) > 0 for b in bars)
+    cards: dict[int, str] = {}
+    for number, year in enumerate(years[-2:]):
+        show_year(browser, year, with_the_selector=number == 0)
+        assert f"?year={year}" in browser.current_url
+        assert browser.title.startswith(f"Verified emissions {year}")
+        totals = api.get(f"/api/v1/aggregates/?year={year}").json()["totals"]
+        for name in ("total", "direct", "indirect"):
+            card = browser.find_element(By.CSS_SELECTOR, f'[data-figure="{name}"]')
+            assert card.get_attribute("data-exact") == totals[name]  # the API's exact figure
+            assert card.text == shown(totals[name])  # shown in whole tonnes (cn-mee), with separators
+        for name in ("facilities", "reports"):
+            assert browser.find_element(By.CSS_SELECTOR, f'[data-figure="{name}"]').text == str(totals[name])
+        cards[year] = browser.find_element(By.CSS_SELECTOR, '[data-figure="total"]').get_attribute(
+            "data-exact"
+        )
 
-    year = max(r["year"] for r in by_sector_year["results"])
-    by_province = api.get(f"/api/v1/aggregates/?group_by=province&year={year}").json()
-    provinces = browser.find_elements(By.CSS_SELECTOR, "#chart-provinces .bar-row")
-    assert [(p.get_attribute("data-label"), p.get_attribute("data-total")) for p in provinces] == [
-        (r["province"], r["total"]) for r in by_province["results"]
-    ]
+        by_sector = api.get(f"/api/v1/aggregates/?group_by=sector&year={year}").json()["results"]
+        bars = browser.find_elements(By.CSS_SELECTOR, "#chart-sectors .bar-row")
+        assert [
+            (
+                b.get_attribute("data-key"),
+                b.get_attribute("data-exact"),
+                b.find_element(By.CLASS_NAME, "figure").text,
+            )
+            for b in bars
+        ] == [(r["sector"], r["total"], shown(r["total"])) for r in by_sector]
+        assert bars and all(int(b.find_element(By.TAG_NAME, "rect").get_attribute("width")) > 0 for b in bars)
 
-    totals = by_sector_year["totals"]
-    for name in ("total", "direct", "indirect"):
-        assert browser.find_element(By.CSS_SELECTOR, f'[data-figure="{name}"]').text == totals[name]
+        by_province = api.get(f"/api/v1/aggregates/?group_by=province&year={year}").json()["results"]
+        provinces = browser.find_elements(By.CSS_SELECTOR, "#chart-provinces .bar-row")
+        assert [
+            (p.get_attribute("data-key"), p.get_attribute("data-label"), p.get_attribute("data-exact"))
+            for p in provinces
+        ] == [
+            (r["province"], f"{PROVINCES[r['province']]} ({r['province']})", r["total"]) for r in by_province
+        ]
 
-    comparison = api.get(f"/api/v1/aggregates/comparison/?year={year}").json()["results"]
-    rows = browser.find_elements(By.CSS_SELECTOR, "#facilities tbody tr[data-facility]")
-    shown = {int(r.get_attribute("data-facility")): r.find_elements(By.TAG_NAME, "td")[3].text for r in rows}
-    assert shown == {c["facility"]: c["direct_intensity"] for c in comparison}
-    link = rows[0].find_element(By.TAG_NAME, "a").get_attribute("href")
-    assert "/api/v1/reports/" in link
-    browser.save_screenshot(str(tmp_path / "dashboard.png"))
+        comparison = api.get(f"/api/v1/aggregates/comparison/?year={year}").json()["results"]
+        rows = browser.find_elements(By.CSS_SELECTOR, "#facilities tbody tr[data-facility]")
+        cells = {int(r.get_attribute("data-facility")): r.find_elements(By.TAG_NAME, "td") for r in rows}
+        assert {f: (c[2].text, c[3].get_attribute("data-exact"), c[3].text) for f, c in cells.items()} == {
+            c["facility"]: (
+                f"{PROVINCES[c['province']]} ({c['province']})",
+                c["direct_intensity"],
+                shown(c["direct_intensity"], 3),
+            )
+            for c in comparison
+        }
+        assert "/api/v1/reports/" in rows[0].find_element(By.TAG_NAME, "a").get_attribute("href")
+        browser.save_screenshot(str(screenshot_dir(tmp_path) / f"dashboard-{year}.png"))
+    assert len(set(cards.values())) == 2  # the two years' cards differ: each shows its own year
 
 
 def test_the_dashboard_is_for_regulators(browser: webdriver.Chrome, live_server: Any) -> None:
-    operator = factories.api_user(role="operator")
+    operator = factories.api_user(role="operator", organisation_name="Jiangsu Cement Co.")
     operator.user.set_password("a-long-test-password-123")
     operator.user.save()
     sign_in(browser, live_server, operator.user.get_username(), "a-long-test-password-123")
-    assert "403" in browser.title or "Forbidden" in browser.page_source
-    assert not browser.find_elements(By.ID, "chart-sector-year")
+    assert browser.title.startswith("403")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "This dashboard is for authority users"
+    reason = browser.find_element(By.ID, "reason").text
+    assert "your account belongs to an operator (Jiangsu Cement Co.)" in reason
+    assert not browser.find_elements(By.ID, "chart-sectors")
     assert Membership.objects.filter(user=operator.user, role="operator").exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "organisation", "reason"),
+    [
+        (
+            "verifier",
+            "North Verification Centre",
+            "belongs to a verification body (North Verification Centre)",
+        ),
+        (None, None, "belongs to no organisation"),
+    ],
+)
+def test_the_403_page_says_why(client: Any, role: str | None, organisation: str | None, reason: str) -> None:
+    if role:
+        user = factories.api_user(role=role, organisation_name=organisation).user
+    else:
+        user = get_user_model().objects.create_user("nobody", password="a-long-test-password-123")
+    client.force_login(user)
+    page = client.get("/dashboard/", HTTP_HOST="localhost")
+    assert page.status_code == 403
+    html = page.content.decode()
+    assert reason in html and "only regulators" in html
+    assert f'nonce="{page.wsgi_request.csp_nonce}"' in html  # its style runs under the CSP nonce
+
+
+def test_a_year_without_verified_reports_says_so(client: Any) -> None:
+    demo_seed()
+    client.force_login(factories.api_user(role="regulator").user)
+    page = client.get("/dashboard/?year=2019", HTTP_HOST="localhost").content.decode()
+    assert '<span id="shown-year">2019</span>' in page
+    assert 'data-figure="total" data-exact="0">0<' in page
+    assert "No verified report for this year." in page
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "text"),
+    [
+        ("1234567.5", 0, "1,234,568"),
+        ("1234566.5", 0, "1,234,567"),  # half up, as cn-mee-2024 rounds
+        ("-0.4", 0, "0"),
+        ("999.999", 0, "1,000"),
+        ("0.80869270948", 3, "0.809"),
+        ("150.000000000000", 0, "150"),
+    ],
+)
+def test_every_figure_has_one_format(value: str, places: int, text: str) -> None:
+    assert figure(Decimal(value), places) == text == shown(value, places)
 
 
 def test_the_dashboard_needs_no_external_asset(client: Any) -> None:
