@@ -1,15 +1,57 @@
-"""Writes on API users: a user, their membership of an organisation and their first API token."""
+"""Writes on API users: a user, their membership of an organisation, their first API token, and the
+password a regulator signs in to the dashboard with."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import (
+    CommonPasswordValidator,
+    MinimumLengthValidator,
+    NumericPasswordValidator,
+    UserAttributeSimilarityValidator,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from mrv.models import Membership, Organisation
 from mrv.services.organisations import organisation_create, placeholder_credit_code
 from mrv.services.tokens import IssuedToken, token_issue
+
+#: What a dashboard password must pass (whatever AUTH_PASSWORD_VALIDATORS says): it opens every
+#: facility's verified figures.
+PASSWORD_VALIDATORS = [
+    UserAttributeSimilarityValidator(),
+    MinimumLengthValidator(min_length=12),
+    CommonPasswordValidator(),
+    NumericPasswordValidator(),
+]
+
+
+@transaction.atomic
+def user_set_password(*, user: AbstractBaseUser, password: str) -> AbstractBaseUser:
+    """Give a regulator ``user`` a password to sign in to the dashboard (``/accounts/login/``).
+
+    Refused for operators and verifiers (their work is in the API, with tokens) and for a password that
+    fails :data:`PASSWORD_VALIDATORS`; the password is stored hashed (Django's hasher).
+    """
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
+    if role != Membership.Role.REGULATOR:
+        who = {"operator": "an operator", "verifier": "a verifier"}.get(role or "", "in no organisation")
+        raise ValidationError(
+            {
+                "password": (
+                    f"{user.get_username()!r} is {who}; a password opens the regulator's dashboard, so only "
+                    "regulators get one (operators and verifiers use API tokens)."
+                )
+            }
+        )
+    validate_password(password, user, password_validators=PASSWORD_VALIDATORS)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
 
 
 @transaction.atomic
@@ -20,14 +62,16 @@ def user_create_with_token(
     organisation_name: str,
     credit_code: str | None = None,
     token_name: str = "",
+    password: str | None = None,
 ) -> tuple[AbstractBaseUser, IssuedToken]:
     """Create a user with ``role`` in the named organisation, and an API token for them.
 
     The organisation is created when it does not exist, with the kind that the role belongs to and
     ``credit_code`` (a placeholder code derived from the name when none is given). An existing
     organisation of another kind is refused: a verifier cannot join an operator.
-    The user has no password: they authenticate with the token, whose plain ``key`` is returned here
-    and stored nowhere (only its digest is kept).
+    The user authenticates with the token, whose plain ``key`` is returned here and stored nowhere (only
+    its digest is kept); a regulator may also be given a ``password`` for the dashboard
+    (:func:`user_set_password`), otherwise the user has no usable password.
     """
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"Role must be one of {', '.join(Membership.Role.values)}."})
@@ -53,4 +97,6 @@ def user_create_with_token(
     user.full_clean()
     user.save()
     Membership.objects.create(user=user, organisation=organisation, role=role)
+    if password is not None:
+        user = user_set_password(user=user, password=password)
     return user, token_issue(user=user, name=token_name)

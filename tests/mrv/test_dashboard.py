@@ -23,6 +23,7 @@ from mrv.domain.provinces import PROVINCES
 from mrv.models import Membership
 from mrv.selectors.dashboard import figure
 from mrv.services.demo import demo_seed
+from mrv.services.users import user_set_password
 from tests.mrv import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,8 +60,9 @@ def browser(tmp_path: Any) -> Iterator[webdriver.Chrome]:
 
 def regulator_with_password() -> tuple[str, str, Any]:
     regulator = factories.api_user(role="regulator")
-    regulator.user.set_password("a-long-test-password-123")
-    regulator.user.save()
+    user_set_password(
+        user=regulator.user, password="a-long-test-password-123"
+    )  # as create_api_user --password
     return regulator.user.get_username(), "a-long-test-password-123", factories.client_for(regulator)
 
 

@@ -1,10 +1,13 @@
-"""API users: the create_api_user and seed_demo commands and the service behind them."""
+"""API users: the create_api_user and seed_demo commands and the service behind them (tokens, and the
+regulator's dashboard password)."""
 
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
@@ -60,10 +63,87 @@ def test_a_role_cannot_join_an_organisation_of_another_kind() -> None:
     assert not Membership.objects.filter(user__username="eve").exists()
 
 
-def test_a_taken_username_is_refused() -> None:
+def test_a_user_listed_twice_is_an_error_that_says_how_to_get_a_new_token() -> None:
     run("create_api_user", "bob", "--role", "operator")
-    with pytest.raises(CommandError, match="username"):
+    with pytest.raises(CommandError) as refused:
         run("create_api_user", "bob", "--role", "operator")
+    message = str(refused.value)
+    assert message.startswith("user 'bob' exists already. To give them a new token:")
+    assert "manage.py create_api_user bob --rotate" in message and "POST /api/v1/auth/tokens/" in message
+    assert Membership.objects.filter(user__username="bob").count() == 1
+    # ... and the way it names works: a new token, the old one revoked
+    token = run("create_api_user", "bob", "--rotate")[-1]
+    assert token.startswith("mrv_")
+
+
+PASSWORD = "kiln-ledger-harbour-27"
+
+
+@pytest.mark.parametrize("new_user", [True, False])
+def test_a_regulator_gets_a_dashboard_password_from_the_environment(
+    client: Any, monkeypatch: pytest.MonkeyPatch, new_user: bool
+) -> None:
+    monkeypatch.setenv("MRV_USER_PASSWORD", PASSWORD)
+    if new_user:
+        lines = run("create_api_user", "mee", "--role", "regulator", "--password")
+        assert lines[-1].startswith("mrv_")  # the token is still printed last
+    else:
+        run("create_api_user", "mee", "--role", "regulator")
+        lines = run("create_api_user", "mee", "--password")
+        assert not any(line.startswith("mrv_") for line in lines)  # no new token
+    assert any("sign in to the dashboard at /accounts/login/" in line for line in lines)
+    assert PASSWORD not in "\n".join(lines)
+    user = get_user_model().objects.get(username="mee")
+    assert PASSWORD not in user.password and user.check_password(PASSWORD)  # stored hashed
+    signed_in = client.post(
+        "/accounts/login/", {"username": "mee", "password": PASSWORD}, HTTP_HOST="localhost"
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/dashboard/"
+    assert client.get("/dashboard/", HTTP_HOST="localhost").status_code == 200
+
+
+def test_the_password_is_asked_twice_at_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MRV_USER_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    run("create_api_user", "mee", "--role", "regulator", "--password")
+    assert get_user_model().objects.get(username="mee").check_password(PASSWORD)
+
+    answers = iter(["another-long-phrase-1", "another-long-phrase-2"])
+    with pytest.raises(CommandError, match="the two passwords differ"):
+        run("create_api_user", "mee", "--password")
+    assert get_user_model().objects.get(username="mee").check_password(PASSWORD)
+
+
+def test_without_a_terminal_or_the_variable_the_password_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MRV_USER_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(CommandError, match="set MRV_USER_PASSWORD"):
+        run("create_api_user", "mee", "--role", "regulator", "--password")
+    assert not get_user_model().objects.filter(username="mee").exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "password", "message"),
+    [
+        ("operator", PASSWORD, "'olga' is an operator; a password opens the regulator's dashboard"),
+        ("verifier", PASSWORD, "'olga' is a verifier"),
+        ("regulator", "short", "too short"),
+        ("regulator", "12345678901234", "entirely numeric"),
+    ],
+)
+def test_only_regulators_get_a_password_and_a_strong_one(
+    monkeypatch: pytest.MonkeyPatch, role: str, password: str, message: str
+) -> None:
+    monkeypatch.setenv("MRV_USER_PASSWORD", password)
+    with pytest.raises(CommandError, match=message):
+        run("create_api_user", "olga", "--role", role, "--password")
+    assert not get_user_model().objects.filter(username="olga").exists()  # nothing created
+    run("create_api_user", "olga", "--role", role)
+    with pytest.raises(CommandError, match=message):
+        run("create_api_user", "olga", "--password")
+    assert not get_user_model().objects.get(username="olga").has_usable_password()
 
 
 def test_an_invalid_credit_code_is_refused_and_nothing_is_created() -> None:

@@ -3,12 +3,23 @@
 ``manage.py create_api_user USERNAME --rotate [PREFIX]`` revokes the existing user's token whose prefix
 is PREFIX (every token of theirs without one) and issues a new one.
 
+``--password`` gives a regulator a password for the dashboard (``/accounts/login/``): with ``--role
+regulator`` when creating them, or alone for an existing regulator. The password is read from the
+environment variable ``MRV_USER_PASSWORD`` when it is set, else asked twice at the prompt; it is never
+an argument (arguments show in ``ps`` and the shell's history).
+
+Naming an existing user without ``--rotate`` or ``--password`` is an error that says how to get them a
+new token.
+
 The token is the last line of the output, so a script can take it with ``| tail -n 1``. It is shown
 this once: only its digest is stored.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,15 +28,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mrv.models import Membership
 from mrv.services.tokens import token_rotate
-from mrv.services.users import user_create_with_token
+from mrv.services.users import user_create_with_token, user_set_password
 
 TOKEN_NAME = "manage.py create_api_user"
+PASSWORD_VARIABLE = "MRV_USER_PASSWORD"
 
 
 class Command(BaseCommand):
     help = (
         "Create an API user in an organisation (created if missing) and print their token last; "
-        "or, with --rotate, replace an existing user's token."
+        "or, with --rotate, replace an existing user's token; --password gives a regulator a dashboard "
+        f"password (from ${PASSWORD_VARIABLE} or the prompt)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,13 +60,32 @@ class Command(BaseCommand):
             help="for an existing user: revoke the token with this prefix (all their tokens without one) "
             "and print a new one",
         )
+        parser.add_argument(
+            "--password",
+            action="store_true",
+            help=f"give the (new or existing) regulator a password for the dashboard, read from "
+            f"${PASSWORD_VARIABLE} or asked at the prompt",
+        )
 
     def handle(self, *args: Any, username: str, role: str | None, **options: Any) -> None:
+        existing = get_user_model().objects.filter(username=username).first()
+        if existing is not None and options["password"]:
+            self.set_password(existing, self.read_password())
         if options["rotate"] is not None:
             self.rotate(username, prefix=options["rotate"] or None)
             return
+        if existing is not None:
+            if options["password"]:
+                return
+            raise CommandError(
+                f"user {username!r} exists already. To give them a new token: manage.py create_api_user "
+                f"{username} --rotate (revokes their tokens and prints a new one; --rotate PREFIX revokes "
+                "only that one), or they create one themselves with POST /api/v1/auth/tokens/. To give a "
+                f"regulator a dashboard password: manage.py create_api_user {username} --password."
+            )
         if role is None:
             raise CommandError("--role is required to create a user (or --rotate for an existing one)")
+        password = self.read_password() if options["password"] else None
         organisation_name = options["organisation"] or username
         try:
             user, token = user_create_with_token(
@@ -62,12 +94,35 @@ class Command(BaseCommand):
                 organisation_name=organisation_name,
                 credit_code=options["credit_code"],
                 token_name=TOKEN_NAME,
+                password=password,
             )
         except ValidationError as exc:
-            messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
-            raise CommandError(messages) from exc
+            raise CommandError(_messages(exc)) from exc
         self.stdout.write(f"Created {role} {user.get_username()!r} in organisation {organisation_name!r}.")
+        if password is not None:
+            self.stdout.write("They sign in to the dashboard at /accounts/login/ with their password.")
         self.print_token(token.key)
+
+    def read_password(self) -> str:
+        """The password from $MRV_USER_PASSWORD, else typed twice at the prompt (never an argument)."""
+        from_environment = os.environ.get(PASSWORD_VARIABLE)
+        if from_environment:
+            return from_environment
+        if not sys.stdin.isatty():
+            raise CommandError(f"--password: set {PASSWORD_VARIABLE}, or run the command at a terminal")
+        password = getpass.getpass("Dashboard password: ")
+        if password != getpass.getpass("The same password again: "):
+            raise CommandError("--password: the two passwords differ; nothing was changed")
+        return password
+
+    def set_password(self, user: Any, password: str) -> None:
+        try:
+            user_set_password(user=user, password=password)
+        except ValidationError as exc:
+            raise CommandError(_messages(exc)) from exc
+        self.stdout.write(
+            f"Password set for {user.get_username()!r}: they sign in to the dashboard at /accounts/login/."
+        )
 
     def rotate(self, username: str, *, prefix: str | None) -> None:
         user = get_user_model().objects.filter(username=username).first()
@@ -83,3 +138,9 @@ class Command(BaseCommand):
     def print_token(self, key: str) -> None:
         self.stdout.write("API token, shown this once (send it as 'Authorization: Token <token>'):")
         self.stdout.write(key)
+
+
+def _messages(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items())
+    return " ".join(error.messages)
