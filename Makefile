@@ -7,6 +7,8 @@ PY     := $(BIN)/python
 MANAGE := $(PY) manage.py
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
+# make run listens on this address only; HOST=0.0.0.0 make run to be reachable from other machines.
+HOST   ?= 127.0.0.1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -34,14 +36,14 @@ run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + we
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
 	echo "Celery worker started (pid $$worker, log var/worker.log)."; \
-	echo "Service at http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /healthz, readiness: /readyz)"; \
+	echo "Service at http://$(HOST):$(PORT)/  (API docs: /api/docs/, health: /healthz, readiness: /readyz)"; \
 	echo "Demo operator token: $$token"; \
 	echo "Try:"; \
 	echo "  curl -s http://127.0.0.1:$(PORT)/api/v1/calculate/ -H \"Authorization: Token $$token\" \\"; \
 	echo "    -H 'Content-Type: application/json' \\"; \
 	echo "    -d '{\"methodology\": \"cn-mee-2024\", \"lines\": [{\"ref\": \"boiler-coal\", \"source\": \"fuel_combustion\", \"fuel\": \"bituminous_coal\", \"quantity\": {\"value\": \"1000\", \"unit\": \"t\"}}]}'"; \
 	echo ""; \
-	$(MANAGE) runserver 0.0.0.0:$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrv
 TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0

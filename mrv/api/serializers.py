@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from accounting.engine import Calculation
 from accounting.methodologies import GASES
-from accounting.numbers import plain
+from accounting.numbers import TONNE_PLACES, plain, present
 from accounting.registry import CATEGORIES
 from mrv.api import schemas
 from mrv.domain import linefiles
@@ -171,15 +171,22 @@ def report_detail(
 # -- output serializers: what the API returns, field by field (and so its OpenAPI schema) ------------------
 @extend_schema_field(schemas.DECIMAL_STRING)
 class DecimalString(serializers.DecimalField):
-    """An exact decimal out, as a string in plain notation (never an exponent); stored text passes as is."""
+    """An exact decimal out, as a string in plain notation (never an exponent); stored text passes as is.
 
-    def __init__(self, **kwargs: Any) -> None:
+    With ``places``, a number is presented as every figure is (``accounting.numbers.present``: rounded
+    to ``places``, no trailing zeros), so a column read back from the database with its twelve decimal
+    places shows ``"150"``, not ``"150.000000000000"``.
+    """
+
+    def __init__(self, *, places: int | None = None, **kwargs: Any) -> None:
+        self.places = places
         super().__init__(max_digits=None, decimal_places=None, coerce_to_string=True, **kwargs)
 
     def to_representation(self, value: Any) -> str:
         if isinstance(value, str):
             return value
-        return plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        return plain(number if self.places is None else present(number, self.places))
 
 
 @extend_schema_field(schemas.ACTIVITY_LINES)
@@ -288,13 +295,6 @@ class CalculationOutput(serializers.Serializer):
     intensity = IntensityOutput(allow_null=True)
 
 
-class StoredFiguresOutput(serializers.Serializer):
-    """A revision's stored figures."""
-
-    totals = TotalsOutput()
-    intensity = IntensityOutput(allow_null=True)
-
-
 class ReportCreate(ReportInput):
     """The body of a report create: the period, the methodology, and the activity lines."""
 
@@ -310,9 +310,13 @@ class ReportUpdate(ReportUpdateInput):
 
 
 class RevisionOutput(serializers.ModelSerializer):
+    """One revision of a report: its status and its stored figures (``totals`` and ``intensity`` as in
+    the report itself)."""
+
     revision = serializers.IntegerField(source="number")
     line_count = serializers.IntegerField(read_only=True)
-    totals = StoredFiguresOutput()
+    totals = TotalsOutput(source="totals.totals", allow_null=True)
+    intensity = IntensityOutput(source="totals.intensity", allow_null=True)
 
     class Meta:
         model = ReportRevision
@@ -324,6 +328,7 @@ class RevisionOutput(serializers.ModelSerializer):
             "digest",
             "line_count",
             "totals",
+            "intensity",
             "created_at",
             "submitted_at",
             "status_changed_at",
@@ -433,7 +438,9 @@ class FindingOutput(serializers.Serializer):
     line_ref = serializers.CharField(allow_null=True)
     value = serializers.CharField(allow_null=True, help_text="the value the finding is about")
     expected = serializers.CharField(allow_null=True, help_text="what the check expected instead")
-    misstatement_co2e = DecimalString(allow_null=True, help_text="tonnes CO2e misstated, if any")
+    misstatement_co2e = DecimalString(
+        places=TONNE_PLACES, allow_null=True, help_text="tonnes CO2e misstated, if any"
+    )
     acknowledged = serializers.BooleanField()
     acknowledgement_note = serializers.CharField(allow_null=True)
     acknowledged_at = serializers.DateTimeField(allow_null=True)
@@ -483,6 +490,7 @@ class VerificationJobOutput(serializers.Serializer):
     facility = serializers.IntegerField()
     sector = serializers.ChoiceField(choices=Facility.Sector.choices)
     year = serializers.IntegerField()
+    month = serializers.IntegerField(allow_null=True, help_text="the report's month (null: an annual report)")
     digest = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=VerificationJob.Status.choices)
     progress = serializers.IntegerField(help_text="percent of the automated checks done")

@@ -87,6 +87,7 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
         "facility": revision.report.facility_id,
         "sector": revision.report.sector,
         "year": revision.report.year,
+        "month": revision.report.month,
         "digest": revision.digest,
         "status": job.status,
         "progress": job.progress,

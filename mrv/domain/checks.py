@@ -227,7 +227,7 @@ def recalculation(data: CheckInput) -> Iterator[Finding]:
                 "the stored figure differs from the recalculation",
                 _pointer(index),
                 result.ref,
-                plain(stored.co2e) + " tCO2e",
+                plain(present(stored.co2e)) + " tCO2e",
                 plain(present(result.co2e)) + " tCO2e (recalculated)",
             )
     stored_total = data.stored_totals.get("total")
