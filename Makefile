@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format bench drill-deadline schema clean
+.PHONY: help venv run test lint format bench drill-deadline drill-broker schema clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,18 +24,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: venv ## embedded mode: SQLite + Celery worker on the filesystem broker + web server on :8000, demo data loaded
+run: venv ## embedded mode: SQLite + Celery workers (checks + beat, imports) on the filesystem broker + web server on :8000, demo data
 	mkdir -p var/static var/celery/queue var/celery/processed var/celery/control
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(MANAGE) seed_demo | tee var/demo-tokens.txt
 	@token=$$(awk '$$2 == "demo-operator" {print $$3}' var/demo-tokens.txt); \
-	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 \
+	$(BIN)/celery -A config worker -Q $${MRV_TASK_QUEUE:-mrv} -B -n checks@%h --loglevel=INFO --concurrency=2 \
 		--without-gossip --without-mingle --without-heartbeat >var/worker.log 2>&1 & \
 	worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	MRV_WORKER_MAX_MEMORY_PER_CHILD=$${MRV_WORKER_MAX_MEMORY_PER_CHILD:-524288} MRV_WORKER_CONCURRENCY=1 \
+	$(BIN)/celery -A config worker -Q $${MRV_IMPORT_QUEUE:-mrv-imports} -n imports@%h --loglevel=INFO \
+		--without-gossip --without-mingle --without-heartbeat >var/import-worker.log 2>&1 & \
+	importer=$$!; \
+	trap 'kill $$worker $$importer 2>/dev/null; wait $$worker $$importer 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
-	echo "Celery worker started (pid $$worker, log var/worker.log)."; \
+	echo "Celery workers started: checks and beat (pid $$worker, log var/worker.log), imports (pid $$importer, log var/import-worker.log)."; \
 	echo "Service at http://$(HOST):$(PORT)/  (API docs: /api/docs/, health: /healthz, readiness: /readyz)"; \
 	echo "Demo operator token: $$token"; \
 	echo "Try:"; \
@@ -70,6 +74,12 @@ bench: venv ## run the benchmarks on PostgreSQL and Redis (python -m bench [name
 
 DRILL_SECONDS   ?= 45
 DRILL_OPERATORS ?= 8
+drill-broker: venv ## broker/worker drills on their own Redis: a run killed until the redelivery cap, a broker that never answers
+	scripts/services.sh
+	mkdir -p var/static
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) MRV_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest tests/mrv/drills_broker.py -s $(PYTEST_ARGS)
+
 drill-deadline: venv ## deadline-day drill: 8 operators for 45 s on gunicorn + PostgreSQL (mrv_drill) + Redis; 0 5xx, 0 lost
 	scripts/services.sh
 	DRILL_SECONDS=$(DRILL_SECONDS) DRILL_OPERATORS=$(DRILL_OPERATORS) $(PY) -m bench.deadline

@@ -276,17 +276,57 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
     }
 else:
     # Redis: a message taken by a worker that dies unacknowledged is redelivered after this many seconds.
+    # A broker that is down, or accepts connections and never answers, fails a publish within about
+    # twice MRV_BROKER_TIMEOUT (one retry): the request that enqueued answers anyway (the sweeper
+    # publishes its job again), it never hangs on the broker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("MRV_BROKER_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("MRV_BROKER_VISIBILITY_TIMEOUT", default=600),
+        "socket_connect_timeout": env.float("MRV_BROKER_TIMEOUT", default=2.0),
+        "socket_timeout": env.float("MRV_BROKER_TIMEOUT", default=2.0),
     }
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("MRV_BROKER_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Tasks are idempotent (a unique key in the database), so they are acknowledged after they ran
 # and redelivered when a worker dies mid-task.
 CELERY_TASK_ACKS_LATE = True
 # Verification runs take seconds, not milliseconds: one message at a time per worker process.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-#: A job still queued or running after this many seconds is re-enqueued by the sweeper.
+#: A job still queued after this many seconds is published again by the sweeper (a lost message, a
+#: broker that was down when it was enqueued). A job still running past its task's hard time limit,
+#: the broker's visibility timeout and this many seconds more is ended ``failed`` by the sweeper.
 MRV_JOB_STUCK_SECONDS = env.int("MRV_JOB_STUCK_SECONDS", default=300)
+#: Runs a job may start (deliveries, redeliveries after a lost worker, sweeps): one more is ``failed``.
+MRV_JOB_MAX_ATTEMPTS = env.int("MRV_JOB_MAX_ATTEMPTS", default=3)
+#: Time limits (seconds) of the verification checks (and every task without limits of its own): past
+#: the soft one the job ends ``failed`` with the reason; the hard one kills the worker process (a soft
+#: limit of 0: none). The soft limit must be below the hard one, which Celery only arms after it.
+MRV_TASK_SOFT_TIME_LIMIT = env.int("MRV_TASK_SOFT_TIME_LIMIT", default=120)
+MRV_TASK_TIME_LIMIT = env.int("MRV_TASK_TIME_LIMIT", default=150)
+#: Time limits (seconds) of a background line-file import.
+MRV_IMPORT_SOFT_TIME_LIMIT = env.int("MRV_IMPORT_SOFT_TIME_LIMIT", default=300)
+MRV_IMPORT_TIME_LIMIT = env.int("MRV_IMPORT_TIME_LIMIT", default=330)
+if not (0 <= MRV_TASK_SOFT_TIME_LIMIT < MRV_TASK_TIME_LIMIT) or not (
+    0 <= MRV_IMPORT_SOFT_TIME_LIMIT < MRV_IMPORT_TIME_LIMIT
+):
+    raise ImproperlyConfigured(
+        "MRV_TASK_TIME_LIMIT and MRV_IMPORT_TIME_LIMIT must be above their soft limits"
+    )
+CELERY_TASK_SOFT_TIME_LIMIT = MRV_TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = MRV_TASK_TIME_LIMIT
+#: Background imports have a queue of their own (a worker of their own consumes it, see README), so
+#: a huge import never delays another tenant's verification.
+MRV_IMPORT_QUEUE = env.str("MRV_IMPORT_QUEUE", default="mrv-imports")
+CELERY_TASK_ROUTES = ("mrv.services.background.route",)
+#: Processes of a worker (default: one per CPU), and the KiB above which a process is replaced once
+#: its task is done (default: never); set on the import worker (docker-compose.yml, make run).
+CELERY_WORKER_CONCURRENCY = env.int("MRV_WORKER_CONCURRENCY", default=0) or None
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("MRV_WORKER_MAX_MEMORY_PER_CHILD", default=0) or None
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-verification-jobs": {
         "task": "mrv.sweep_stuck_jobs",

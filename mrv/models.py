@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
@@ -547,7 +548,10 @@ class ImportJob(models.Model):
     outcome = models.JSONField(
         null=True, blank=True, help_text="the summary, or the problem with its cell errors"
     )
+    attempts = models.PositiveIntegerField(default=0, help_text="runs started (deliveries and sweeps)")
     created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(default=timezone.now, help_text="last published to the import queue")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="the last run's start")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

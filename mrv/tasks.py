@@ -5,22 +5,75 @@ imports the services, and no service imports it.
 
 ``run_verification_checks`` is idempotent (the job row is the unique key), so it is acknowledged late
 (a worker that dies mid-run leaves the message to be redelivered) and retried on transient errors only.
+
+Every job task has a soft and a hard time limit (``MRV_TASK_*`` for the checks, ``MRV_IMPORT_*`` for
+imports) and ends its job ``failed`` with the reason when the run is stopped from outside: past the
+soft limit (raised inside the run), at the hard limit (the worker's main process, which killed the run,
+calls :meth:`JobTask.on_failure`), or on an error that retries did not cure. A run killed with its
+whole worker is delivered again by the broker and counted against ``MRV_JOB_MAX_ATTEMPTS``; what
+nobody will deliver again is ended by the sweeper.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from mrv.services import background
-from mrv.services.imports import import_job_run
-from mrv.services.verification import checks_run, jobs_requeue_stuck
+from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
+from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
+
+logger = logging.getLogger(__name__)
 
 #: Errors worth retrying: the database or the network went away for a moment.
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+class JobTask(Task):
+    """A task that runs one job, ``(job_id,)``: however the run is stopped, its job ends ``failed``."""
+
+    abstract = True
+
+    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
+        raise NotImplementedError
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        if isinstance(exc, TimeLimitExceeded):  # in the worker's main process: the run was killed
+            code = "timed_out"
+            reason = f"timed out: stopped at its hard time limit of {self.time_limit} s"
+        elif isinstance(exc, SoftTimeLimitExceeded):
+            code = "timed_out"
+            reason = f"timed out: ran past its time limit of {self.soft_time_limit} s"
+        else:
+            code = "task_error"
+            reason = f"the run stopped on an error: {describe(exc)}"
+        try:
+            background.drop_interrupted_connection()
+            # nowait: the main process never waits on a row the killed run may still hold locked.
+            if self.fail_job(int(args[0]), code, reason):
+                logger.warning("job %s of %s failed: %s", args[0], self.name, reason)
+        except Exception:  # the database is away too: the sweeper ends the job later
+            logger.exception("could not mark job %s of %s failed (%s)", args[0], self.name, reason)
+
+
+class VerificationTask(JobTask):
+    abstract = True
+
+    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
+        return job_fail(job_id=job_id, reason=reason, nowait=True)
+
+
+class ImportTask(JobTask):
+    abstract = True
+
+    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
+        return import_job_fail(job_id=job_id, code=code, detail=reason, nowait=True)
 
 
 @shared_task(name="mrv.ping")
@@ -30,6 +83,8 @@ def ping() -> str:
 
 
 @shared_task(
+    bind=True,
+    base=VerificationTask,
     name=background.RUN_VERIFICATION_CHECKS,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -37,26 +92,39 @@ def ping() -> str:
     retry_backoff=True,
     retry_backoff_max=60,
     max_retries=10,
+    soft_time_limit=settings.MRV_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.MRV_TASK_TIME_LIMIT,
 )
-def run_verification_checks(job_id: int) -> str:
+def run_verification_checks(self: VerificationTask, job_id: int) -> str:
     """Run the automated checks of verification job ``job_id``."""
-    return checks_run(job_id=job_id)
+    return checks_run(job_id=job_id, retries=self.request.retries or 0)
 
 
 @shared_task(name=background.SWEEP_STUCK_JOBS)
 def sweep_stuck_jobs() -> int:
-    """Periodic (Celery beat): re-enqueue jobs stuck in queued/running past MRV_JOB_STUCK_SECONDS."""
-    return jobs_requeue_stuck(older_than=timedelta(seconds=settings.MRV_JOB_STUCK_SECONDS))
+    """Periodic (Celery beat): publish again jobs queued past MRV_JOB_STUCK_SECONDS, end ``failed``
+    those running past their hard time limit (verification and import jobs); how many moved."""
+    queued_for = timedelta(seconds=settings.MRV_JOB_STUCK_SECONDS)
+    moved = jobs_requeue_stuck(older_than=queued_for)
+    imports = import_jobs_sweep(
+        queued_for=queued_for, running_for=background.running_cutoff(settings.MRV_IMPORT_TIME_LIMIT)
+    )
+    return moved + imports["requeued"] + imports["failed"]
 
 
 @shared_task(
+    bind=True,
+    base=ImportTask,
     name=background.IMPORT_LINES,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
     max_retries=10,
+    soft_time_limit=settings.MRV_IMPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.MRV_IMPORT_TIME_LIMIT,
 )
-def import_lines(job_id: int) -> str:
-    """Import the line file of import job ``job_id`` (``POST .../lines/import/?background=true``)."""
-    return import_job_run(job_id=job_id)
+def import_lines(self: ImportTask, job_id: int) -> str:
+    """Import the line file of import job ``job_id`` (``POST .../lines/import/?background=true``), on
+    the import queue (``MRV_IMPORT_QUEUE``)."""
+    return import_job_run(job_id=job_id, retries=self.request.retries or 0)

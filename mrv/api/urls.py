@@ -45,6 +45,7 @@ urlpatterns = [
         name="job-finding-acknowledge",
     ),
     path("verification-jobs/<int:pk>/opinion/", verification.JobOpinionView.as_view(), name="job-opinion"),
+    path("verification-jobs/<int:pk>/rerun/", verification.JobRerunView.as_view(), name="job-rerun"),
     path("import-jobs/<int:pk>/", reporting.ImportJobDetailView.as_view(), name="import-job-detail"),
     path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),

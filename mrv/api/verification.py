@@ -206,6 +206,20 @@ class JobOpinionView(APIView):
         return Response(out.VerificationJobOutput(job_json(job)).data)
 
 
+class JobRerunView(APIView):
+    """A regulator runs a failed job again (timed out, its worker lost, gave up): 202, queued afresh."""
+
+    permission_classes = [VIEWER]
+
+    @extend_schema(request=None, responses={202: out.VerificationJobOutput})
+    @retrying
+    def post(self, request: Request, pk: int) -> Response:
+        job = _job(request, pk)
+        require(request, IsRegulator)
+        job = services.job_rerun(job=job, by=request.user)
+        return Response(out.VerificationJobOutput(job_json(job)).data, status=202)
+
+
 class ReportRecalculateView(APIView):
     permission_classes = [VIEWER]
 

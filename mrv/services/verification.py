@@ -18,9 +18,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 import accounting
@@ -31,7 +31,7 @@ from mrv.errors import Conflict, InvalidRequest, ServiceError
 from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
 from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
 from mrv.services.audit import audit_record
-from mrv.services.background import RUN_VERIFICATION_CHECKS, enqueue_on_commit
+from mrv.services.background import RUN_VERIFICATION_CHECKS, enqueue_on_commit, running_cutoff
 from mrv.services.reports import revision_transition
 
 Job = VerificationJob
@@ -113,12 +113,20 @@ def job_create_recalculation(*, by: AbstractBaseUser, report: Report, methodolog
 
 
 # -- the automated run ---------------------------------------------------------------------------------------
-def checks_run(*, job_id: int) -> str:
-    """Run a job's automated checks; returns what happened (for logs). Safe to call any number of times."""
+def checks_run(*, job_id: int, retries: int = 0) -> str:
+    """Run a job's automated checks; returns what happened (for logs). Safe to call any number of times.
+
+    ``retries``: how many times the task was retried after a transient error; the runs started beyond
+    those were deliveries that never finished (a killed worker), capped at ``MRV_JOB_MAX_ATTEMPTS``.
+    """
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("revision__report__facility").get(pk=job_id)
         if job.status not in (Status.QUEUED, Status.RUNNING):
             return f"skipped: job is {job.status}"
+        if job.attempts - retries >= settings.MRV_JOB_MAX_ATTEMPTS:  # the redelivery cap
+            job.status, job.failure_reason = Status.FAILED, gave_up(job.attempts)
+            job.save(update_fields=["status", "failure_reason"])
+            return "failed: gave up"
         now = timezone.now()
         job.status, job.started_at, job.progress, job.attempts = Status.RUNNING, now, 0, job.attempts + 1
         job.save(update_fields=["status", "started_at", "progress", "attempts"])
@@ -532,20 +540,78 @@ def _opinion_refused(job: VerificationJob, blocking: list[Finding]) -> Conflict:
     )
 
 
-def jobs_requeue_stuck(*, older_than: timedelta) -> int:
-    """Re-enqueue jobs left queued or running past ``older_than`` (lost messages, dead workers).
+# -- nothing stuck: the sweeper, failures from outside the run, the regulator's re-run -----------------------
+def gave_up(attempts: int) -> str:
+    return (
+        f"gave up: {attempts} run(s) started and none finished (its worker was killed or lost, for example "
+        "out of memory); not run again until a regulator re-runs it"
+    )
 
-    Running the same job twice is harmless (see :func:`checks_run`), so a job that was only slow
-    costs one redundant run at most.
+
+def jobs_requeue_stuck(*, older_than: timedelta, running_older_than: timedelta | None = None) -> int:
+    """Publish again jobs left queued for longer than ``older_than`` (a lost message, a broker that was
+    down at submit); end ``failed`` those still running ``running_older_than`` after their last run
+    started (by default: the hard time limit, the broker's visibility timeout and MRV_JOB_STUCK_SECONDS),
+    which no limit, redelivery or worker will ever finish. Returns how many jobs moved.
+
+    A re-published job that runs twice is harmless (see :func:`checks_run`); every run counts against
+    ``MRV_JOB_MAX_ATTEMPTS``, so nothing is published again forever.
     """
     now = timezone.now()
-    cutoff = now - older_than
-    stuck = list(
-        Job.objects.filter(
-            Q(status=Status.QUEUED, enqueued_at__lt=cutoff) | Q(status=Status.RUNNING, started_at__lt=cutoff)
-        )
+    running_older_than = running_older_than or running_cutoff(settings.MRV_TASK_TIME_LIMIT)
+    queued = list(Job.objects.filter(status=Status.QUEUED, enqueued_at__lt=now - older_than))
+    for job in queued:
+        if Job.objects.filter(pk=job.pk, status=Status.QUEUED).update(enqueued_at=now):
+            _enqueue(job)
+    seconds = int(running_older_than.total_seconds())
+    reason = (
+        f"timed out: no outcome {seconds} s after its run started, past its hard time limit "
+        f"({settings.MRV_TASK_TIME_LIMIT} s); the run was stopped or its worker lost"
     )
-    for job in stuck:
-        Job.objects.filter(pk=job.pk).update(enqueued_at=now, started_at=now if job.started_at else None)
-        _enqueue(job)
-    return len(stuck)
+    running = Job.objects.filter(status=Status.RUNNING, started_at__lt=now - running_older_than)
+    failed = sum(job_fail(job_id=pk, reason=reason) for pk in running.values_list("pk", flat=True))
+    return len(queued) + failed
+
+
+def job_fail(*, job_id: int, reason: str, nowait: bool = False) -> bool:
+    """End a queued or running job ``failed`` with ``reason`` (its task stopped from outside the run: a
+    time limit, a lost worker). ``nowait``: give up at once if the row is locked (the sweeper ends it
+    later) rather than wait. True if this call ended it."""
+    try:
+        with transaction.atomic():
+            job = Job.objects.select_for_update(nowait=nowait).filter(pk=job_id).first()
+            if job is None or job.status not in (Status.QUEUED, Status.RUNNING):
+                return False
+            job.status, job.failure_reason = Status.FAILED, reason[:2000]
+            job.save(update_fields=["status", "failure_reason"])
+            return True
+    except DatabaseError:
+        if not nowait:
+            raise
+        return False
+
+
+@transaction.atomic
+def job_rerun(*, job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
+    """Run a failed job's automated checks again (a regulator's decision, after a time-out or a lost
+    worker): queued afresh, its attempts counted from zero; the failure it replaces is kept in the
+    audit trail (``job.rerun``)."""
+    jobs = Job.objects.select_for_update(of=("self",)).select_related("revision__report__facility")
+    locked = jobs.get(pk=job.pk)
+    if locked.status != Status.FAILED:
+        raise Conflict(f"only a failed job is run again; this one is {locked.status}")
+    audit_record(
+        actor=by,
+        action="job.rerun",
+        object_type="verification_job",
+        object_id=locked.pk,
+        facility=locked.revision.report.facility,
+        data={"kind": locked.kind, "failure_reason": locked.failure_reason, "attempts": locked.attempts},
+    )
+    locked.status, locked.failure_reason, locked.attempts, locked.progress = Status.QUEUED, "", 0, 0
+    locked.started_at, locked.enqueued_at = None, timezone.now()
+    locked.save(
+        update_fields=["status", "failure_reason", "attempts", "progress", "started_at", "enqueued_at"]
+    )
+    _enqueue(locked)
+    return locked

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +12,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.mrv import factories
+from tests.mrv.own_redis import OwnRedis
+from tests.mrv.workers import Workers, forget_broker_connections
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -49,12 +54,14 @@ def tx_world(transactional_db: None) -> factories.World:
 
 @pytest.fixture(autouse=True, scope="session")
 def _throwaway_task_queue() -> None:
-    """Tasks that tests enqueue without a worker go to a queue of this run's own, never to a shared one."""
+    """Tasks that tests enqueue without a worker go to a queue of this run's own, never to a shared one
+    (imports too: they are routed to MRV_IMPORT_QUEUE)."""
     import uuid
 
     from config.celery import app
 
     app.conf.task_default_queue = f"test-unconsumed-{uuid.uuid4().hex[:8]}"
+    settings.MRV_IMPORT_QUEUE = app.conf.task_default_queue
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +74,38 @@ def _own_rate_limit_counters(settings: Any) -> None:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = {alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()}
     settings.MRV_THROTTLE_RATES = dict.fromkeys(settings.MRV_THROTTLE_RATES, "100000/min")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
+    """A redis-server of this test's own, the broker of its workers and of this process while it runs."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = OwnRedis(folder=folder).start()
+    # Celery prefers the CELERY_BROKER_URL environment variable to its configuration: set both.
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
+    settings.CELERY_BROKER_URL = server.url
+    forget_broker_connections()
+    try:
+        yield server
+    finally:
+        forget_broker_connections()
+        server.stop()
+
+
+@pytest.fixture
+def workers(transactional_db: None, tmp_path: Path, own_redis: OwnRedis, settings: Any) -> Iterator[Workers]:
+    """Real workers (tests/mrv/workers.py) on a queue of this test's own, on its own Redis; this process
+    enqueues there, imports included."""
+    from config.celery import app
+
+    queue = f"test-faults-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = settings.MRV_IMPORT_QUEUE = queue
+    pool = Workers(queue=queue, folder=tmp_path, broker=own_redis)
+    try:
+        yield pool
+    finally:
+        for worker in pool.started:
+            worker.stop()
+        app.conf.task_default_queue = previous

@@ -7,18 +7,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
+
 from config.celery import app
 
 
 @contextmanager
 def own_queue() -> Iterator[str]:
-    """Tasks enqueued inside the block go to a queue of their own (nobody consumes it; emptied after)."""
+    """Tasks enqueued inside the block (imports too) go to a queue of their own (nobody consumes it;
+    emptied after)."""
     name, previous = f"test-own-{uuid.uuid4().hex[:12]}", app.conf.task_default_queue
-    app.conf.task_default_queue = name
+    previous_imports = settings.MRV_IMPORT_QUEUE
+    app.conf.task_default_queue = settings.MRV_IMPORT_QUEUE = name
     try:
         yield name
     finally:
-        app.conf.task_default_queue = previous
+        app.conf.task_default_queue, settings.MRV_IMPORT_QUEUE = previous, previous_imports
         taken(name)
 
 

@@ -2,7 +2,8 @@
 
 Every worker here is a separate ``celery worker`` process (solo pool) consuming a queue of this test's
 own, connected to the test database that pytest-django created, with a ``redis-server`` of the test's
-own as broker (started on a free port, stopped at teardown: no test touches a Redis it did not start).
+own as broker (started on a free port, stopped at teardown: no test touches a Redis it did not start;
+tests/mrv/workers.py, fixtures ``own_redis`` and ``workers`` in tests/mrv/conftest.py).
 The test process submits through the API and watches the database. Nothing of ours is mocked: the
 faults come from outside (SIGKILL, a crashed Redis, a lock held in another database session, two
 verifiers at once).
@@ -12,26 +13,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import kombu.pools
-import psycopg
 import pytest
-from django.conf import settings
-from django.db import connection
 
-from config.celery import app
 from mrv.models import AuditEvent, Finding, Membership, VerificationJob
 from mrv.services.facilities import facility_create
 from mrv.services.verification import checks_run
@@ -39,157 +26,13 @@ from mrv.tasks import ping, run_verification_checks, sweep_stuck_jobs
 from tests.mrv import factories
 from tests.mrv.concurrency import run_in_parallel
 from tests.mrv.factories import World
-from tests.mrv.own_redis import OwnRedis
 from tests.mrv.verification_helpers import FAULTS, plausible_cement
+from tests.mrv.workers import Workers, blocked_by, forget_broker_connections, lock_holder
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres]
 
-#: Seconds a worker may take to pick a message and finish a job before a test gives up.
-DEADLINE = 45.0
 #: Redis visibility timeout given to the workers of the kill tests (the service's default is 600 s).
 VISIBILITY = 5
-
-
-# -- real workers ------------------------------------------------------------------------------------------
-def worker_database_url() -> str:
-    """``DATABASE_URL`` of the database this test runs on (pytest-django's ``test_...`` copy)."""
-    s = connection.settings_dict
-    credentials = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        credentials += ":" + quote(s["PASSWORD"], safe="")
-    host = quote(s["HOST"] or "localhost", safe="")
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
-
-
-def forget_broker_connections() -> None:
-    """Make this process's Celery app connect afresh to the broker its configuration names now."""
-    kombu.pools.reset()  # closes this process's pooled broker connections and forgets the pools
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
-    """A redis-server of this test's own, the broker of its workers and of this process while it runs."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = OwnRedis(folder=folder).start()
-    # Celery prefers the CELERY_BROKER_URL environment variable to its configuration: set both.
-    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
-    settings.CELERY_BROKER_URL = server.url
-    forget_broker_connections()
-    try:
-        yield server
-    finally:
-        forget_broker_connections()
-        server.stop()
-
-
-@dataclass
-class Worker:
-    """One ``celery worker --pool=solo`` process in a session (process group) of its own."""
-
-    queue: str
-    log: Path
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Worker:
-        command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", self.queue,
-            "-n", f"{self.log.stem}@%h", f"--logfile={self.log}",
-        ]  # fmt: skip
-        with self.log.with_suffix(".stderr").open("wb") as stderr:
-            self.process = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,  # a process group of its own: kill() reaches every process
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: no warm shutdown, no acknowledgement, no cleanup."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        assert self.process is not None
-        self.process.terminate()  # warm shutdown: a running task is finished first
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def output(self) -> str:
-        text = ""
-        for path in (self.log, self.log.with_suffix(".stderr")):
-            if path.exists():
-                text += path.read_text(encoding="utf-8", errors="replace")
-        return text[-4000:]
-
-
-@dataclass
-class Workers:
-    """Starts workers on this test's queue against the test database; every one is stopped afterwards."""
-
-    queue: str
-    folder: Path
-    broker: OwnRedis
-    started: list[Worker] = field(default_factory=list)
-
-    def start(self, *, visibility_timeout: int | None = None) -> Worker:
-        env = {
-            **os.environ,
-            "DATABASE_URL": worker_database_url(),
-            "CELERY_BROKER_URL": self.broker.url,
-            "MRV_TASK_QUEUE": self.queue,
-            "MRV_LOG_LEVEL": "INFO",
-        }
-        if visibility_timeout is not None:
-            env["MRV_BROKER_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
-        log = self.folder / f"worker-{len(self.started) + 1}.log"
-        worker = Worker(queue=self.queue, log=log, env=env).start()
-        self.started.append(worker)
-        return worker
-
-    def output(self) -> str:
-        return "\n".join(f"--- {w.log.name}\n{w.output()}" for w in self.started)
-
-    def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-        """Poll ``condition`` (a database query, usually) until it is truthy; fail at the deadline."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.1)
-        pytest.fail(f"not within {timeout:.0f} s: {what}\n{self.output()}")
-
-
-@pytest.fixture
-def workers(transactional_db: None, tmp_path: Path, own_redis: OwnRedis) -> Iterator[Workers]:
-    """Real workers on a queue of this test's own, on its own Redis; the test process enqueues there."""
-    queue = f"test-faults-{uuid.uuid4().hex[:12]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    pool = Workers(queue=queue, folder=tmp_path, broker=own_redis)
-    try:
-        yield pool
-    finally:
-        for worker in pool.started:
-            worker.stop()
-        app.conf.task_default_queue = previous
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -244,28 +87,6 @@ def unacked_deliveries(workers: Workers) -> list[float]:
             assert score is not None
             times.append(score)
     return times
-
-
-def lock_holder() -> psycopg.Connection[Any]:
-    """A session of its own on the test database (not Django's), to hold locks from outside."""
-    s = connection.settings_dict
-    return psycopg.connect(
-        dbname=s["NAME"],
-        user=s["USER"] or None,
-        password=s["PASSWORD"] or None,
-        host=s["HOST"] or None,
-        port=s["PORT"] or None,
-    )
-
-
-def blocked_by(holder: psycopg.Connection[Any]) -> int:
-    """How many other sessions wait for a lock ``holder`` holds."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-            [holder.info.backend_pid],
-        )
-        return int(cursor.fetchone()[0])
 
 
 # -- 1. the happy path and every planted fault, through a real worker -------------------------------------
