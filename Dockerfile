@@ -17,7 +17,7 @@ RUN pip install -e .
 
 COPY . .
 RUN useradd --system --home-dir /app mrv \
-    && mkdir -p "$MRV_VAR_DIR" \
+    && mkdir -p "$MRV_VAR_DIR/checkpoints" \
     && MRV_ENV=build python manage.py collectstatic --no-input --verbosity 0 \
     && chown -R mrv "$MRV_VAR_DIR"
 USER mrv

@@ -342,6 +342,31 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- audit trail keys and checkpoints (mrv/services/audit.py; README, "Audit trail") ---------------
+# Every audit event's hash is an HMAC-SHA256 under MRV_AUDIT_KEY, a secret that is not in the database:
+# whoever can write the database cannot recompute the chains. Checkpoints of every chain's head are
+# signed under MRV_AUDIT_CHECKPOINT_KEY (MRV_AUDIT_KEY when unset) by Celery beat and written to
+# MRV_AUDIT_CHECKPOINT_DIR as well (archive that folder away from the database server).
+_DEV_AUDIT_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"
+MRV_AUDIT_KEY = env.str("MRV_AUDIT_KEY", default="")
+MRV_AUDIT_CHECKPOINT_KEY = env.str("MRV_AUDIT_CHECKPOINT_KEY", default="")
+if PRODUCTION:
+    for _name, _key in (("MRV_AUDIT_KEY", MRV_AUDIT_KEY), ("MRV_AUDIT_CHECKPOINT_KEY", MRV_AUDIT_CHECKPOINT_KEY)):
+        if (_key or _name == "MRV_AUDIT_KEY") and (
+            len(_key) < 32 or _key in (_DEV_AUDIT_KEY, SECRET_KEY, _DEV_SECRET_KEY)
+        ):
+            raise ImproperlyConfigured(
+                f"{_name} must be set when MRV_ENV=production: 32 characters or more, not the development "
+                "key nor MRV_SECRET_KEY (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+MRV_AUDIT_KEY = MRV_AUDIT_KEY or _DEV_AUDIT_KEY
+MRV_AUDIT_CHECKPOINT_KEY = MRV_AUDIT_CHECKPOINT_KEY or MRV_AUDIT_KEY
+MRV_AUDIT_CHECKPOINT_DIR = Path(env.str("MRV_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints")))
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "mrv.audit_checkpoint",
+    "schedule": env.float("MRV_AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=3600.0),
+}
+
 # --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------
 # Kept together at the end: they wrap what the sections above configure.
 

@@ -4,33 +4,56 @@ from django.contrib import admin
 from django.http import HttpRequest
 from knox.models import AuthToken as KnoxAuthToken
 
-from mrv.models import ApiToken, AuditEvent, Facility, Membership, Organisation, Report, ReportRevision
+from mrv.models import (
+    ApiToken,
+    AuditCheckpoint,
+    AuditEvent,
+    Facility,
+    Membership,
+    Organisation,
+    Report,
+    ReportRevision,
+)
 from mrv.services.tokens import token_revoke
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Models whose every write is audited by a service (organisations, memberships, facilities: a
+    facility moved to another verification body moves its open jobs too): the admin shows them and
+    changes nothing, so no write escapes the audit trail. Write through the API (regulator:
+    organisations, facilities) or the management commands (create_api_user)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(ReadOnlyAdmin):
     list_display = ["name", "kind", "credit_code", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "credit_code"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "organisation", "role"]
     list_filter = ["role"]
     list_select_related = ["user", "organisation"]
     search_fields = ["user__username", "organisation__name"]
-    autocomplete_fields = ["organisation"]
 
 
 @admin.register(Facility)
-class FacilityAdmin(admin.ModelAdmin):
+class FacilityAdmin(ReadOnlyAdmin):
     list_display = ["name", "operator", "sector", "province", "verification_body", "created_at"]
     list_filter = ["sector", "province"]
     list_select_related = ["operator", "verification_body"]
     search_fields = ["name", "operator__name"]
-    autocomplete_fields = ["operator", "verification_body"]
 
 
 class RevisionInline(admin.TabularInline):
@@ -79,9 +102,9 @@ class ReportAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail, read-only (the database refuses changes to it as well)."""
 
-    list_display = ["sequence", "at", "actor_name", "action", "object_type", "object_id", "hash"]
+    list_display = ["chain", "sequence", "at", "actor_name", "action", "object_type", "object_id", "hash"]
     list_filter = ["action", "object_type"]
-    search_fields = ["object_id", "actor_name", "hash"]
+    search_fields = ["object_id", "actor_name", "hash", "chain"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
@@ -94,6 +117,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """Signed checkpoints of every audit chain's head (manage.py audit_checkpoint, Celery beat)."""
+
+    list_display = ["number", "at", "signature"]
+    fields = readonly_fields = ["number", "at", "heads", "previous_signature", "signature"]
 
 
 # knox registers its own token model, which KNOX_TOKEN_MODEL replaces with ApiToken: show ours only.

@@ -301,9 +301,14 @@ class IdempotencyRecord(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One entry of the append-only, hash-chained history of writes and state changes."""
+    """One entry of the append-only history of writes and state changes, chained by keyed hash to the
+    event before it in its chain (one chain per facility, per organisation, and ``system``:
+    mrv/services/audit.py)."""
 
-    sequence = models.PositiveBigIntegerField(unique=True)
+    chain = models.CharField(
+        max_length=40, help_text="the hash chain of the event: facility:<id>, organisation:<id> or system"
+    )
+    sequence = models.PositiveBigIntegerField(help_text="the event's place in its chain, from 1")
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     actor_name = models.CharField(max_length=150, blank=True)
@@ -328,27 +333,48 @@ class AuditEvent(models.Model):
     after_digest = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict)
     previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 under MRV_AUDIT_KEY")
 
     class Meta:
-        ordering = ["sequence"]
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "sequence"], name="audit_event_chain_sequence_unique")
+        ]
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
-            models.Index(fields=["organisation", "sequence"]),
+            models.Index(fields=["organisation", "id"]),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.object_type} {self.object_id}"
+        return f"{self.chain} #{self.sequence} {self.action} {self.object_type} {self.object_id}"
 
 
 class AuditChainHead(models.Model):
-    """The single row that serialises appends to the audit chain (locked FOR UPDATE by each append)."""
+    """The last event of one audit chain: locked FOR UPDATE by each append to that chain only."""
 
+    chain = models.CharField(max_length=40, unique=True)
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
     def __str__(self) -> str:
-        return f"audit chain head at #{self.sequence}"
+        return f"audit chain {self.chain} at #{self.sequence}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of every audit chain's head at one moment (like a Certificate Transparency
+    signed tree head), also written outside the database: a later chain must still contain each head."""
+
+    number = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    heads = models.JSONField(help_text="[[chain, sequence, hash], ...] sorted by chain")
+    previous_signature = models.CharField(max_length=64, help_text="the signature of checkpoint number - 1")
+    signature = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 under the checkpoint key")
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint {self.number} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class VerificationJob(models.Model):

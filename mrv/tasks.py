@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from mrv.services import background
+from mrv.services.audit import audit_checkpoint as audit_checkpoint_make
 from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
 from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
 
@@ -110,6 +111,13 @@ def sweep_stuck_jobs() -> int:
         queued_for=queued_for, running_for=background.running_cutoff(settings.MRV_IMPORT_TIME_LIMIT)
     )
     return moved + imports["requeued"] + imports["failed"]
+
+
+@shared_task(name=background.AUDIT_CHECKPOINT)
+def audit_checkpoint() -> int:
+    """Periodic (Celery beat, MRV_AUDIT_CHECKPOINT_INTERVAL_SECONDS): sign every audit chain's head, store
+    the checkpoint and write it to MRV_AUDIT_CHECKPOINT_DIR; its number."""
+    return audit_checkpoint_make()[0].number
 
 
 @shared_task(

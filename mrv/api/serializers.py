@@ -98,11 +98,12 @@ class ReportUpdateInput(serializers.Serializer):
 
 
 class AuditEventOutput(serializers.ModelSerializer):
-    sequence = serializers.IntegerField(read_only=True)
+    sequence = serializers.IntegerField(read_only=True, help_text="the event's place in its chain")
 
     class Meta:
         model = AuditEvent
         fields = [
+            "chain",
             "sequence",
             "at",
             "actor",

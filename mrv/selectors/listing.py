@@ -33,6 +33,7 @@ def job_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[
 
 
 def audit_event_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
-    """Audit events, newest first; ``object_type``, ``object_id``, ``action``."""
-    events = scoping.audit_events_visible_to(user).order_by("-sequence")
+    """Audit events, newest first (by id: ``sequence`` counts within each chain); ``object_type``,
+    ``object_id``, ``action``."""
+    events = scoping.audit_events_visible_to(user).order_by("-id")
     return _narrowed(events, filters, ("object_type", "object_id", "action"))

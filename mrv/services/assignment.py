@@ -35,7 +35,8 @@ OPEN = (Status.QUEUED, Status.RUNNING, Status.AWAITING_REVIEW, Status.IN_REVIEW)
 
 
 def _locked(job: VerificationJob) -> VerificationJob:
-    """The job's row locked (the first lock of every job write: job → report → revision → audit)."""
+    """The job's row locked (the first lock of every job write: job → report → revision → audit chain
+    heads, mrv/services/audit.py)."""
     return (
         Job.objects.select_for_update(of=("self",))
         .select_related("revision__report__facility", "claimed_by")

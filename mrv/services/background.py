@@ -28,6 +28,8 @@ RUN_VERIFICATION_CHECKS = "mrv.run_verification_checks"
 IMPORT_LINES = "mrv.import_lines"
 #: The periodic sweep of stuck jobs (Celery beat): no arguments.
 SWEEP_STUCK_JOBS = "mrv.sweep_stuck_jobs"
+#: The periodic signed checkpoint of every audit chain's head (Celery beat): no arguments.
+AUDIT_CHECKPOINT = "mrv.audit_checkpoint"
 
 #: Raised inside a running task by its worker once the task passes its soft time limit.
 TimeLimitReached = SoftTimeLimitExceeded

@@ -151,9 +151,10 @@ def _latest(report: Report, *, lock: bool = False) -> ReportRevision:
     """The report's latest revision; with ``lock``, the report row is locked first, then the revision.
 
     Lock order (every write follows it, so two writers never wait on each other in a circle):
-    verification job → report → revision → audit chain. Locking the report row first serialises the
-    writers of one report, so two parallel ``revise`` calls cannot both read revision n and both
-    insert n + 1: the second waits, then sees n + 1. The locks are FOR NO KEY UPDATE: they
+    verification job → report → revision → audit chain heads (the last locks: the facility's chain,
+    then an organisation's, then ``system``; mrv/services/audit.py). Locking the report row first
+    serialises the writers of one report, so two parallel ``revise`` calls cannot both read revision n
+    and both insert n + 1: the second waits, then sees n + 1. The locks are FOR NO KEY UPDATE: they
     serialise writers all the same, but never hold up another transaction's foreign-key check (FOR KEY
     SHARE, taken at COMMIT on the rows an insert refers to).
     """

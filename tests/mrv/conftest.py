@@ -64,6 +64,25 @@ def _throwaway_task_queue() -> None:
     settings.MRV_IMPORT_QUEUE = app.conf.task_default_queue
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database says itself that it may be truncated: Django empties it between transactional
+    tests with TRUNCATE, which the protected tables refuse otherwise (migration 0014)."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {name} SET mrv.allow_truncate = on")
+
+
+@pytest.fixture(autouse=True)
+def _own_checkpoint_folder(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Audit checkpoints a test writes go to a folder of its own (never the repository's var/)."""
+    settings.MRV_AUDIT_CHECKPOINT_DIR = tmp_path_factory.getbasetemp() / f"checkpoints-{uuid.uuid4().hex}"
+
+
 @pytest.fixture(autouse=True)
 def _own_rate_limit_counters(settings: Any) -> None:
     """Each test counts its requests under a cache prefix of its own (no counts leak between tests or

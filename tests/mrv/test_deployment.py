@@ -75,6 +75,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     assert refused.returncode != 0
     assert "MRV_SECRET_KEY must be set" in refused.stderr
     environment["MRV_SECRET_KEY"] = "a-real-secret-" + "x" * 40
+    environment["MRV_AUDIT_KEY"] = "a-real-audit-key-" + "y" * 40
     started = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
     )
@@ -88,6 +89,7 @@ def production_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         {
             "MRV_ENV": "production",
             "MRV_SECRET_KEY": "a-real-secret-Zq7!kP2#vN9@wL4$xR8%tY3^mB6&cH1*" + "x" * 10,
+            "MRV_AUDIT_KEY": "a-real-audit-key-Hs5!qW8#eR2@tY6$uI9%oP3^" + "y" * 10,
             "MRV_ALLOWED_HOSTS": "mrv.example.org",
             "MRV_VAR_DIR": str(tmp_path / "var"),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

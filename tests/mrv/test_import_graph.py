@@ -65,6 +65,11 @@ def test_importing_every_service_leaves_the_tasks_unimported() -> None:
 
 def test_every_task_a_service_names_is_registered_under_that_name() -> None:
     app.loader.import_default_modules()
-    names = {background.RUN_VERIFICATION_CHECKS, background.IMPORT_LINES, background.SWEEP_STUCK_JOBS}
+    names = {
+        background.RUN_VERIFICATION_CHECKS,
+        background.IMPORT_LINES,
+        background.SWEEP_STUCK_JOBS,
+        background.AUDIT_CHECKPOINT,
+    }
     assert names <= set(app.tasks)
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= names
