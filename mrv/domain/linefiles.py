@@ -344,7 +344,16 @@ def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
         sheet = workbook.active
         if sheet is None:
             raise LineFileError("the workbook has no sheet")
-        for values in sheet.iter_rows(values_only=True):
+        rows = sheet.iter_rows(values_only=True)
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as error:  # a sheet that stops half-way: the XML parser raises mid-read
+                raise LineFileError(
+                    "the XLSX workbook is damaged: its sheet cannot be read to the end; save it again and retry"
+                ) from error
             yield list(values)
     finally:
         workbook.close()

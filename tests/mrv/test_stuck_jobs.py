@@ -110,15 +110,16 @@ def import_job(job_id: int) -> ImportJob:
 
 # -- the catch-all of a background import ---------------------------------------------------------------------
 @pytest.mark.django_db
-def test_an_import_whose_parser_raises_ends_failed_with_the_reason(world: World) -> None:
+def test_an_import_of_a_damaged_workbook_ends_failed_with_the_reason(world: World) -> None:
     report = draft(world)
     job_id = import_in_background(world, report, "lines.xlsx", truncated_sheet())
     result = import_lines.apply(args=[job_id])  # what a worker runs
     assert result.successful() and result.get() == "failed"
     body = world.client("operator_a").get(f"/api/v1/import-jobs/{job_id}/").json()
     assert body["status"] == "failed" and body["progress"] == 100 and body["finished_at"]
-    assert body["outcome"]["code"] == "import_error"
-    assert "ParseError" in body["outcome"]["detail"], body["outcome"]
+    # the damaged sheet is named as such (it used to escape the reader as the XML parser's ParseError)
+    assert body["outcome"]["code"] == "invalid_input", body["outcome"]
+    assert "damaged" in body["outcome"]["detail"], body["outcome"]
     assert ActivityLine.objects.filter(revision__report_id=report).count() == 1, "nothing stored"
     assert import_job(job_id).attempts == 1
     assert import_lines.apply(args=[job_id]).get() == "skipped: import is failed"
