@@ -118,7 +118,7 @@ def test_an_import_of_a_damaged_workbook_ends_failed_with_the_reason(world: Worl
     body = world.client("operator_a").get(f"/api/v1/import-jobs/{job_id}/").json()
     assert body["status"] == "failed" and body["progress"] == 100 and body["finished_at"]
     # the damaged sheet is named as such (it used to escape the reader as the XML parser's ParseError)
-    assert body["outcome"]["code"] == "invalid_input", body["outcome"]
+    assert body["outcome"]["code"] == "invalid_request", body["outcome"]
     assert "damaged" in body["outcome"]["detail"], body["outcome"]
     assert ActivityLine.objects.filter(revision__report_id=report).count() == 1, "nothing stored"
     assert import_job(job_id).attempts == 1
