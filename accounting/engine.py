@@ -8,6 +8,7 @@ methodology's rounded reporting figures beside them.
 
 from __future__ import annotations
 
+import difflib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -174,7 +175,9 @@ def _integer(raw: Any, pointer: str, low: int, high: int, errors: list[FieldErro
     return int(value)
 
 
-def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None, str | None, int | None, Any]:
+def _header(
+    payload: Any, errors: list[FieldError], allow_empty: bool = False
+) -> tuple[Methodology | None, str | None, int | None, Any]:
     if not isinstance(payload, Mapping):
         raise InvalidInput(
             "the body must be a JSON object", [FieldError("", "invalid_type", "expected an object")]
@@ -217,7 +220,9 @@ def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None,
     if year is not None:
         year = _integer(year, "/year", 1990, 2100, errors)
     lines = payload.get("lines")
-    if not isinstance(lines, list) or not lines:
+    if allow_empty and lines is None:
+        lines = []
+    if not isinstance(lines, list) or not (lines or allow_empty):
         errors.append(FieldError("/lines", "required", "lines must be a non-empty list of activity lines"))
         lines = None
     elif len(lines) > MAX_LINES:
@@ -226,13 +231,15 @@ def _header(payload: Any, errors: list[FieldError]) -> tuple[Methodology | None,
     return methodology, sector, year, lines
 
 
-def calculate(payload: Mapping[str, Any]) -> Calculation:
+def calculate(payload: Mapping[str, Any], *, allow_empty: bool = False) -> Calculation:
     """Calculate emissions for ``{methodology?, sector?, year?, lines: [...]}`` (SPEC §4).
 
-    Raises :class:`~accounting.errors.InvalidInput` listing every invalid field.
+    ``allow_empty``: no lines (absent or ``[]``) is a calculation with zero totals (a report's draft
+    before its lines are imported), not an error. Raises :class:`~accounting.errors.InvalidInput`
+    listing every invalid field.
     """
     errors: list[FieldError] = []
-    methodology, sector, year, lines = _header(payload, errors)
+    methodology, sector, year, lines = _header(payload, errors, allow_empty)
     if methodology is None or lines is None:
         raise InvalidInput("the request is invalid", errors)
     with localcontext(CONTEXT), _cyclic_gc_paused(len(lines) >= GC_PAUSE_LINES):
@@ -297,14 +304,8 @@ def _calculate(
             continue
         allowed = found.allowed_fields
         if not allowed.issuperset(line):
-            foreign = [key for key in line if key not in allowed]
             errors.extend(
-                FieldError(
-                    f"{pointer}/{escape(str(key))}",
-                    "unknown_field",
-                    f"{key!r} is not a field of a {source} line",
-                )
-                for key in foreign
+                _unknown_field(pointer, key, found.kind, allowed) for key in line if key not in allowed
             )
             continue
         ref = line.get("ref")
@@ -329,11 +330,20 @@ def _calculate(
             month = _integer(month, f"{pointer}/month", 1, 12, errors)
             if month is None:
                 continue
-        reader = LineReader(line, pointer, methodology, context, [])
+        reader = LineReader(line, pointer, methodology, context, [], missing=[])
         try:
             outcome = found.function(reader, methodology)
         except LineInvalid as invalid:
-            errors.append(invalid.error)
+            errors.extend(_line_errors(reader.missing, invalid.error))
+            continue
+        except Exception:
+            # a method that went on with stand-ins for absent fields may fail on them: those are the errors
+            if not reader.missing:
+                raise
+            errors.extend(reader.missing)
+            continue
+        if reader.missing:
+            errors.extend(reader.missing)
             continue
         if errors:
             continue  # keep validating, but results are no longer needed
@@ -376,6 +386,31 @@ def _calculate(
     return Calculation(
         methodology, sector, year, results, totals, product, produced.get(product, ZERO) if product else ZERO
     )
+
+
+def _unknown_field(pointer: str, key: Any, source: str, allowed: frozenset[str]) -> FieldError:
+    """``key`` is not a field of a ``source`` line: the error lists the fields it has (and the nearest)."""
+    name = str(key)
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.7)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return FieldError(
+        f"{pointer}/{escape(name)}",
+        "unknown_field",
+        f"{name[:64]!r} is not a field of {source} lines; {hint}their fields are: {', '.join(sorted(allowed))}",
+    )
+
+
+def _line_errors(missing: list[FieldError] | None, error: FieldError) -> list[FieldError]:
+    """The errors of a line the method refused with ``error``, once every absent field was noted.
+
+    After the first absent field the method runs on stand-in values, so a later refusal may be an
+    effect of a stand-in: only a refusal for another absent field (code ``required``) is kept.
+    """
+    if not missing:
+        return [error]
+    if error.code == "required" and all(error.pointer != found.pointer for found in missing):
+        return [*missing, error]
+    return list(missing)
 
 
 def _account(result: LineResult, emission: Emission, gwp_cf4: Decimal, gwp_c2f6: Decimal) -> None:

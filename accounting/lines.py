@@ -5,6 +5,11 @@ passing the methodology's default where there is one. The reader validates the f
 it with a cached factor into the unit the method computes in, records the value with its origin
 (``measured`` when the line gave it, ``default`` when the methodology supplied it), and on the
 first invalid field raises :class:`LineInvalid` carrying the JSON pointer of that field.
+
+A required field that is absent is different: when the reader has a ``missing`` list (the engine
+gives it one), the absence is noted there and the method goes on with a stand-in value (0 in the
+target unit, the table's first code, no items), so that one answer names every absent field of the line. The
+stand-ins never reach a result: a line with a missing field is refused.
 """
 
 from __future__ import annotations
@@ -88,11 +93,21 @@ class LineReader:
     prefix: str = ""
     uses_defaults: bool = False
     parent: LineReader | None = None
+    #: Required fields found absent (see the module docstring); None: the first one raises.
+    missing: list[FieldError] | None = None
 
     # -- errors -------------------------------------------------------------------------------
     def fail(self, key: str, code: str, detail: str, suffix: str = "") -> NoReturn:
         pointer = f"{self.pointer}/{escape(key)}{suffix}" if key else self.pointer
         raise LineInvalid(FieldError(pointer, code, detail))
+
+    def absent(self, key: str, detail: str) -> None:
+        """Required field ``key`` is absent: noted in ``missing`` (the caller goes on with a stand-in),
+        or raised at once when the reader keeps no such list."""
+        error = FieldError(f"{self.pointer}/{escape(key)}", "required", detail)
+        if self.missing is None:
+            raise LineInvalid(error)
+        self.missing.append(error)
 
     def only(self, allowed: Collection[str]) -> None:
         """Refuse keys of this (nested) object that are not in ``allowed``."""
@@ -196,7 +211,8 @@ class LineReader:
             if default is not None:
                 return self._default(key, default, targets)
             if required:
-                self.fail(key, "required", missing or f"{key} is required for this line")
+                self.absent(key, missing or f"{key} is required for this line")
+                return ZERO, targets[0]
             return None
         if type(raw) is dict or isinstance(raw, Mapping):
             if len(raw) != 2 or "value" not in raw or "unit" not in raw:
@@ -304,7 +320,8 @@ class LineReader:
                 self.record(key, default.value, default.unit, default)
                 return default.value
             if required:
-                self.fail(key, "required", missing or f"{key} is required for this line")
+                self.absent(key, missing or f"{key} is required for this line")
+                return ZERO
             return None
         suffix = ""
         if isinstance(raw, Mapping):
@@ -324,7 +341,8 @@ class LineReader:
         """A temperature in degrees Celsius (``{"value": "90", "unit": "degC"}``; K and degF convert)."""
         raw = self.data.get(key)
         if raw is None:
-            self.fail(key, "required", f"{key} is required for this line")
+            self.absent(key, f"{key} is required for this line")
+            return ZERO
         if not isinstance(raw, Mapping) or not isinstance(raw.get("unit"), str) or "value" not in raw:
             self.fail(
                 key,
@@ -352,7 +370,11 @@ class LineReader:
         if raw is None:
             if default is not None:
                 return default
-            self.fail(key, "required", f"{key} is required for this line")
+            listing = ", ".join(sorted(known)[:60])
+            self.absent(key, f"{key} is required for this line: one of {listing}")
+            if not known:
+                self.fail(key, "required", f"{key} is required for this line")
+            return str(sorted(known)[0])
         if not isinstance(raw, str):
             self.fail(key, "invalid_type", f"{key} must be a text code")
         if raw not in known:
@@ -367,6 +389,9 @@ class LineReader:
     def label(self, key: str, *, max_length: int = 128) -> str:
         """A free text label (a material in a carbon mass balance)."""
         raw = self.data.get(key)
+        if raw is None:
+            self.absent(key, f"{key} is required for this line: a text of at most {max_length} characters")
+            return key
         if not isinstance(raw, str) or not raw.strip() or len(raw) > max_length:
             self.fail(
                 key, "invalid_type", f"{key} must be a non-empty text of at most {max_length} characters"
@@ -391,11 +416,14 @@ class LineReader:
             self.parameters,
             f"{self.prefix}{key}/",
             parent=self,
+            missing=self.missing,
         )
 
     def items(self, key: str, *, required: bool = True) -> list[LineReader]:
         raw = self.data.get(key)
-        if raw is None and not required:
+        if raw is None:
+            if required:
+                self.absent(key, f"{key} is required for this line: a non-empty list of objects")
             return []
         if not isinstance(raw, list) or (required and not raw):
             self.fail(key, "invalid_type", f"{key} must be a non-empty list of objects")
@@ -414,6 +442,7 @@ class LineReader:
                     self.parameters,
                     f"{self.prefix}{key}/{index}/",
                     parent=self,
+                    missing=self.missing,
                 )
             )
         return readers

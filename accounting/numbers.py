@@ -7,6 +7,7 @@ presented (:func:`present`) or reported by a methodology's rounding rule (:func:
 
 from __future__ import annotations
 
+import re
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
@@ -57,22 +58,78 @@ class NumberError(ValueError):
         self.detail = detail
 
 
+#: Characters written between groups of digits (space, no-break and thin spaces, apostrophe, underscore).
+_GROUP_MARKS = " \u00a0\u202f\u2009'_"
+_SEPARATED = re.compile(r"[+-]?\d[\d.,\u00a0\u202f\u2009'_ ]*\d")
+_SEPARATOR_RULE = "the decimal mark is '.' and digits are not grouped"
+
+
+def separator_hint(text: str) -> str:
+    """How to write ``text`` (a number with a decimal comma or grouped digits) as this service reads
+    numbers, or ``""`` when it does not look like one. The value itself is never guessed: a comma
+    followed by exactly three digits may group thousands or be a decimal comma, and both readings
+    are offered."""
+    text = text.strip()
+    if not _SEPARATED.fullmatch(text):
+        return ""
+    sign = text[0] if text[0] in "+-" else ""
+    body = text[len(sign) :]
+    commas, dots = body.count(","), body.count(".")
+    decimal: str = ""
+    group: str = ""
+    if commas and dots:  # the last of the two is the decimal mark, the other groups digits
+        decimal, group = (",", ".") if body.rfind(",") > body.rfind(".") else (".", ",")
+    elif commas > 1 or dots > 1:  # 1,234,567 or 1.234.567
+        group = "," if commas else "."
+    elif commas:
+        decimal = ","
+    elif dots:
+        decimal = "."
+    if decimal and body.count(decimal) > 1:
+        return ""
+    whole, _, fraction = body.partition(decimal) if decimal else (body, "", "")
+    groups = re.split("[" + re.escape(_GROUP_MARKS + group) + "]", whole)
+    if len(groups) > 1 and not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+        return ""
+    digits = "".join(groups)
+    if not digits.isdigit() or (decimal and not fraction.isdigit()):
+        return ""
+    if decimal == "," and len(groups) == 1 and len(whole) <= 3 and len(fraction) == 3:
+        return (
+            f"{_SEPARATOR_RULE}: write {sign}{whole}{fraction} if ',' groups thousands, "
+            f"or {sign}{whole}.{fraction} if it is a decimal comma"
+        )
+    reading = sign + digits + (f".{fraction}" if decimal else "")
+    return f"{_SEPARATOR_RULE}: did you mean {reading}?" if reading != text else ""
+
+
+def _not_a_number(text: str) -> NumberError:
+    hint = separator_hint(text) if len(text) <= 64 else ""
+    return NumberError(
+        "not_a_number", f"{text[:40]!r} is not a decimal number" + (f"; {hint}" if hint else "")
+    )
+
+
 def parse_decimal(raw: object) -> Decimal:
     """Read a number exactly from a JSON string, a JSON number (already a Decimal or int) or text.
 
     Refuses booleans, NaN and infinities, digit separators, magnitudes above
     :data:`MAX_MAGNITUDE` and values finer than 10^-:data:`MAX_DIGITS`. A Python float is read
-    through its shortest ``repr`` (``0.1`` is one tenth), never through its binary value.
+    through its shortest ``repr`` (``0.1`` is one tenth), never through its binary value. A number
+    written with a decimal comma or grouped digits (``"1000,5"``, ``"85,000"``, ``"85 000"``) is
+    refused with a hint (:func:`separator_hint`), never read.
     """
     kind = type(raw)
+    if kind is str and not raw.isascii():  # type: ignore[attr-defined]
+        _refuse_full_width(raw)  # type: ignore[arg-type]
     if kind is str:
         text: str = raw  # type: ignore[assignment]
         if len(text) > 64 or "_" in text:
-            raise NumberError("not_a_number", f"{text[:40]!r} is not a decimal number")
+            raise _not_a_number(text)
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise NumberError("not_a_number", f"{text[:40]!r} is not a decimal number") from None
+            raise _not_a_number(text) from None
     elif kind is Decimal:
         value = raw  # type: ignore[assignment]
     elif kind is int:
@@ -94,6 +151,17 @@ def parse_decimal(raw: object) -> Decimal:
         if adjusted < -MAX_DIGITS:
             raise NumberError("number_out_of_range", f"values below 1e-{MAX_DIGITS} are not accepted")
     return value
+
+
+def _refuse_full_width(text: str) -> None:
+    """Full-width digits and separators (０-９，．) and CJK punctuation (the ideographic space 　, 。、) are
+    refused with a hint (SPEC §12): Decimal would read ０-９ as digits."""
+    if any("\uff01" <= character <= "\uff5e" or "\u3000" <= character <= "\u303f" for character in text):
+        raise NumberError(
+            "not_a_number",
+            f"{text[:40]!r} is written with full-width characters: write half-width digits 0-9 and '.' "
+            "(for example 1000.5, not １０００．５)",
+        )
 
 
 def parse_ratio(text: str) -> Decimal:

@@ -7,11 +7,12 @@
 | DRF ``ValidationError``, Django ``ValidationError`` | 400 | ``invalid_input``  |
 | DRF ``ParseError`` (malformed body)         | 400    | ``parse_error``        |
 | ``NotAuthenticated``, ``AuthenticationFailed`` | 401 | ``not_authenticated``, ``authentication_failed`` |
+|   (``Authorization: Bearer``: the detail says to send ``Token``)                 |
 | ``PermissionDenied`` (DRF or Django)        | 403    | ``permission_denied``  |
 | ``NotFound``, ``Http404``                   | 404    | ``not_found``          |
 | ``MethodNotAllowed``                        | 405    | ``method_not_allowed`` |
 | ``NotAcceptable``                           | 406    | ``not_acceptable``     |
-| ``UnsupportedMediaType``                    | 415    | ``unsupported_media_type`` |
+| ``UnsupportedMediaType``                    | 415    | ``unsupported_media_type`` (says what to send) |
 | ``RequestDataTooBig`` (over MRV_MAX_BODY_BYTES) | 413 | ``request_too_large`` |
 | ``TooManyFilesSent``, ``TooManyFieldsSent`` (MRV_MAX_UPLOAD_FILES) | 413 | ``too_many_parts`` |
 | ``mrv.errors.ServiceError``                 | its ``status`` (400, 409, 422) | its ``code`` |
@@ -174,9 +175,41 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
     return document, headers
 
 
+#: ``Authorization: Bearer <key>`` is read by no authentication class: what the 401 says instead.
+BEARER_HINT = (
+    "Authorization: Bearer is not read by this API: send the same key as 'Authorization: Token <key>'."
+)
+
+
+def _with_hint(exc: Exception, context: Mapping[str, Any]) -> Exception:
+    """``exc``, its detail teaching the fix when a common mistake explains it: a Bearer token (401), a
+    body sent with a content type the endpoint does not read (415)."""
+    request = context.get("request")
+    if request is None:
+        return exc
+    if isinstance(exc, exceptions.NotAuthenticated):
+        scheme = request.META.get("HTTP_AUTHORIZATION", "").strip().split(" ", 1)[0]
+        if scheme.lower() == "bearer":
+            exc.detail = exceptions.ErrorDetail(BEARER_HINT, code=exc.default_code)
+    elif isinstance(exc, exceptions.UnsupportedMediaType) and str(exc.detail).startswith("Unsupported"):
+        readable = [parser.media_type for parser in getattr(context.get("view"), "parser_classes", ())]
+        if "application/json" in readable:
+            how = "send the JSON body with the header 'Content-Type: application/json'"
+        elif readable == ["multipart/form-data"]:
+            how = "upload the file as multipart/form-data, field 'file' (curl -F 'file=@lines.csv')"
+        else:
+            return exc
+        exc.detail = exceptions.ErrorDetail(
+            f"The body's content type {request.content_type or '(none)'!r} is not one this endpoint reads "
+            f"({', '.join(readable)}): {how}.",
+            code=exc.default_code,
+        )
+    return exc
+
+
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: answer ``exc`` with a problem document, or None to let it raise."""
-    problem = _problem(exc)
+    problem = _problem(_with_hint(exc, context))
     if problem is None:
         return None
     document, headers = problem

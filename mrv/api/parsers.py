@@ -5,6 +5,8 @@ exactly one tenth), refuses ``NaN`` and ``Infinity``, refuses nesting deeper tha
 :data:`MAX_NESTING_DEPTH` before parsing, and turns every way a body can be malformed (not UTF-8,
 not JSON, too deep, unpaired surrogates) into a 400 ``ParseError``. Bodies over
 ``MRV_MAX_BODY_BYTES`` raise Django's ``RequestDataTooBig``, answered 413 by the exception handler.
+A JSON body sent as a form (``curl -d`` without ``-H 'Content-Type: application/json'``) answers 415
+saying so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework.exceptions import ParseError
+from django.http import QueryDict
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 #: Deepest nesting of arrays and objects accepted; a report is at most four or five levels deep.
@@ -149,8 +152,30 @@ class _Bounded:
         return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
 
 
+#: What a JSON body sent as a form (``curl -d`` without a content type) is told.
+JSON_AS_FORM = (
+    "The body is JSON but was sent as application/x-www-form-urlencoded (what curl -d sends unless told "
+    "otherwise): send it with the header 'Content-Type: application/json'."
+)
+
+
 class BoundedFormParser(_Bounded, FormParser):
-    """``application/x-www-form-urlencoded`` with the body size limit."""
+    """``application/x-www-form-urlencoded`` with the body size limit. A body that is JSON (it opens
+    with ``{`` or ``[``, which no form field name does) is refused with 415 and a hint, not read as a
+    form with one odd field."""
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        _refuse_oversized(parser_context)
+        body = stream.read()
+        if body.lstrip()[:1] in (b"{", b"["):
+            raise UnsupportedMediaType(media_type or self.media_type, detail=JSON_AS_FORM)
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        return QueryDict(body, encoding=encoding)
 
 
 class BoundedMultiPartParser(_Bounded, MultiPartParser):

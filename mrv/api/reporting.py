@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -32,10 +32,11 @@ from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.api.retry import retrying
 from mrv.domain import linefiles
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
-from mrv.errors import InvalidRequest
+from mrv.errors import Conflict, InvalidRequest
 from mrv.models import AuditEvent, Facility, ImportJob, Organisation, Report, ReportRevision
 from mrv.selectors import listing, scoping
 from mrv.selectors import reports as report_selectors
+from mrv.selectors.checks import draft_checks
 from mrv.services import facilities as facility_services
 from mrv.services import reports as report_services
 from mrv.services.imports import import_job_create
@@ -192,6 +193,7 @@ class ReportListView(APIView):
                         }
                     ],
                 )
+            lines = _lines(request, required=False) or []  # none: an empty draft, filled by import
             draft = report_services.report_create(
                 by=request.user,
                 facility=facility,
@@ -199,15 +201,10 @@ class ReportListView(APIView):
                 month=values.get("month"),
                 methodology=values.get("methodology"),
                 methodology_version=values.get("methodology_version"),
-                lines=_lines(request, required=True),
+                lines=lines,
             )
             return 201, s.ReportDetailOutput(
-                s.report_detail(
-                    draft.report,
-                    draft.revision,
-                    lines=_lines(request, required=True),
-                    calculation=draft.calculation,
-                )
+                s.report_detail(draft.report, draft.revision, lines=lines, calculation=draft.calculation)
             ).data
 
         return idempotent(request, scope="reports.create", perform=perform)
@@ -274,6 +271,30 @@ class ReportSubmitView(APIView):
             return 202, s.ReportSummaryOutput(s.report_summary(report, revision)).data
 
         return idempotent(request, scope=f"reports.{report.pk}.submit", perform=perform)
+
+
+class ReportChecksView(APIView):
+    """The automated checks a draft can run before it is submitted (completeness, physical limits,
+    plausibility, unit slips, monthly coverage, share of defaults): its findings, nothing stored."""
+
+    permission_classes = [IsAuthenticated & HasOrganisation]
+
+    @extend_schema(
+        responses={
+            200: s.DraftChecksOutput,
+            409: OpenApiResponse(description="The report has no draft: its latest revision was submitted."),
+        },
+        operation_id="reports_checks",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        report = report_for(request, pk)
+        revision = _shown_revision(request, report)
+        if revision.status != ReportRevision.Status.DRAFT:
+            raise Conflict(
+                f"revision {revision.number} is {revision.status}: the checks run on a draft; a submitted "
+                "revision's findings are those of its verification job"
+            )
+        return Response(s.DraftChecksOutput(draft_checks(report=report, revision=revision)).data)
 
 
 class ReportReviseView(APIView):

@@ -299,7 +299,11 @@ class CalculationOutput(serializers.Serializer):
 class ReportCreate(ReportInput):
     """The body of a report create: the period, the methodology, and the activity lines."""
 
-    lines = ActivityLinesField(help_text="the activity lines (validated by the engine, errors with pointers)")
+    lines = ActivityLinesField(
+        required=False,
+        help_text="the activity lines (validated by the engine, errors with pointers); omit them to create "
+        "an empty draft and fill it by import",
+    )
 
 
 class ReportUpdate(ReportUpdateInput):
@@ -383,6 +387,23 @@ ReportPage = paginated("ReportPage", ReportSummaryOutput)
 RevisionPage = paginated("RevisionPage", RevisionOutput)
 
 
+class CheckFindingOutput(serializers.Serializer):
+    """A finding of the automated checks run on a draft: shown, not stored (it needs no answer)."""
+
+    code = serializers.CharField(help_text="e.g. missing_production, incomplete_sector, unit_slip_mass")
+    severity = serializers.ChoiceField(
+        choices=Finding.Severity.choices, help_text="error: the report could not be verified as it is"
+    )
+    detail = serializers.CharField()
+    pointer = serializers.CharField(allow_blank=True, help_text="JSON pointer into the draft's lines")
+    line_ref = serializers.CharField(allow_blank=True)
+    value = serializers.CharField(allow_blank=True, help_text="the value the finding is about")
+    expected = serializers.CharField(allow_blank=True, help_text="what the check expected instead")
+
+
+_DRAFT_FINDINGS_HELP = "dry runs: the draft checks on the lines the import would leave in the draft"
+
+
 class ImportSummaryOutput(serializers.Serializer):
     """A line file imported (or checked, with ``dry_run``)."""
 
@@ -390,6 +411,7 @@ class ImportSummaryOutput(serializers.Serializer):
     rows = serializers.IntegerField(help_text="rows read from the file")
     lines = serializers.IntegerField(help_text="lines of the draft after the import")
     totals = TotalsOutput()
+    findings = CheckFindingOutput(many=True, required=False, help_text=_DRAFT_FINDINGS_HELP)
 
 
 class CellErrorOutput(serializers.Serializer):
@@ -407,6 +429,7 @@ class ImportOutcomeOutput(serializers.Serializer):
     rows = serializers.IntegerField(required=False)
     lines = serializers.IntegerField(required=False)
     totals = TotalsOutput(required=False)
+    findings = CheckFindingOutput(many=True, required=False, help_text=_DRAFT_FINDINGS_HELP)
     code = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
     errors = CellErrorOutput(many=True, required=False)
@@ -479,6 +502,30 @@ FindingCountsOutput = type(
         **{severity: serializers.IntegerField() for severity in Finding.Severity.values},
     },
 )
+
+
+DraftFindingCountsOutput = type(
+    "DraftFindingCountsOutput",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Findings of the draft checks by severity.",
+        **{severity: serializers.IntegerField() for severity in Finding.Severity.values},
+    },
+)
+
+
+class DraftChecksOutput(serializers.Serializer):
+    """The automated checks that need no other report, run on a draft before it is submitted (nothing
+    is stored; the verification job runs them again, with the year on year and peer comparisons)."""
+
+    report = serializers.IntegerField()
+    revision = serializers.IntegerField(help_text="the draft revision's number")
+    methodology = serializers.CharField()
+    methodology_version = serializers.CharField()
+    check_version = serializers.CharField(help_text="the set of checks run")
+    lines = serializers.IntegerField(help_text="activity lines of the draft")
+    counts = DraftFindingCountsOutput()
+    findings = CheckFindingOutput(many=True)
 
 
 class VerificationJobOutput(serializers.Serializer):

@@ -22,6 +22,7 @@ urlpatterns = [
     path("reports/<int:pk>/", reporting.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<int:pk>/submit/", reporting.ReportSubmitView.as_view(), name="report-submit"),
     path("reports/<int:pk>/revise/", reporting.ReportReviseView.as_view(), name="report-revise"),
+    path("reports/<int:pk>/checks/", reporting.ReportChecksView.as_view(), name="report-checks"),
     path("reports/<int:pk>/revisions/", reporting.ReportRevisionListView.as_view(), name="report-revisions"),
     path(
         "reports/<int:pk>/lines/import/",

@@ -709,6 +709,40 @@ CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
 ]
 
 
+#: The checks a draft runs before it is submitted (``GET /api/v1/reports/{id}/checks/``, an import's dry
+#: run): those that need no other report and no stored figure (a draft's figures are recalculated on
+#: every write, so there is nothing to recalculate against; the year on year, the monthly reports' sum
+#: and the peer band wait for the verification job).
+DRAFT_CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
+    completeness,
+    physical_limits,
+    plausibility,
+    unit_slips,
+    monthly_consistency,
+    default_share,
+]
+
+
+def draft_input(
+    *, sector: str, year: int, lines: list[dict[str, Any]], calculation: Calculation
+) -> CheckInput:
+    """The input of :data:`DRAFT_CHECKS` for a draft's ``lines`` and their ``calculation``."""
+    return CheckInput(
+        sector=sector,
+        year=year,
+        methodology=calculation.methodology,
+        lines=lines,
+        calculation=calculation,
+        stored_lines=[],
+        stored_totals={},
+    )
+
+
+def run_draft_checks(data: CheckInput) -> list[Finding]:
+    """:data:`DRAFT_CHECKS`, in order."""
+    return [finding for check in DRAFT_CHECKS for finding in check(data)]
+
+
 def run_checks(data: CheckInput, progress: Callable[[int], None] | None = None) -> list[Finding]:
     """Every check, in order; ``progress`` is told the percentage done after each."""
     findings: list[Finding] = []

@@ -66,7 +66,8 @@ def calculation_of(
 ) -> Calculation:
     """The engine's calculation of a facility's lines for a year (the one place the payload is built).
 
-    ``methodology_version`` None means the latest published version of the methodology.
+    ``methodology_version`` None means the latest published version of the methodology. No lines is
+    zero totals: a report may be created empty and filled by an import.
     """
     return accounting.calculate(
         {
@@ -75,7 +76,8 @@ def calculation_of(
             "sector": sector,
             "year": year,
             "lines": lines,
-        }
+        },
+        allow_empty=True,
     )
 
 

@@ -24,6 +24,7 @@ from mrv.domain import linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
 from mrv.services.rollup import rollup_replace
@@ -177,14 +178,17 @@ def report_create(
     year: int,
     month: int | None,
     methodology: str | None,
-    lines: Any,
+    lines: Any = None,
     methodology_version: str | None = None,
 ) -> Draft:
     """A new report with its first revision as a calculated draft (409 when the period has a report).
 
+    With no ``lines`` the draft is empty (zero totals), to be filled by an import.
+
     The draft is calculated under the latest published version of the methodology unless
     ``methodology_version`` names another one; it keeps that version until its methodology is changed.
     """
+    lines = [] if lines is None else lines
     calculation = _calculate(
         sector=facility.sector,
         year=year,
@@ -484,7 +488,8 @@ def lines_import(
     """Validate a CSV/XLSX file of activity lines and, unless ``dry_run``, store them in the draft.
 
     All or nothing: when any cell is invalid, every bad cell is reported (row, column) and nothing
-    is stored.
+    is stored. A dry run's summary carries the draft checks' ``findings`` on the lines the draft would
+    then hold (a missing production line, a unit slip...).
     """
     revision = _draft(report)
     new_lines, rows = lines_from_file(content=content, file_format=file_format)
@@ -511,7 +516,9 @@ def lines_import(
         "lines": len(lines),
         "totals": calculation.as_summary()["totals"],
     }
-    if not dry_run:
+    if dry_run:  # what the draft checks would say of the draft once imported
+        summary["findings"] = draft_findings(report=report, lines=lines, calculation=calculation)
+    else:
         _replace_lines(revision=revision, lines=lines, calculation=calculation)
         audit_record(
             actor=by,

@@ -218,7 +218,7 @@ def test_dust_no_longer_counts_at_the_clinker_factor_in_2006_2() -> None:
 REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "dust-without-carbonate-fraction",
-        {**CLINKER, "kiln_dust": q("20", "t")},
+        {**CLINKER, "kiln_dust": q("20", "t"), "kiln_dust_calcination_fraction": "1"},
         "kiln_dust_carbonate_fraction",
     ),
     (
