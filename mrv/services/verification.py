@@ -120,7 +120,11 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
     those were deliveries that never finished (a killed worker), capped at ``MRV_JOB_MAX_ATTEMPTS``.
     """
     with transaction.atomic():
-        job = Job.objects.select_for_update().select_related("revision__report__facility").get(pk=job_id)
+        job = (
+            Job.objects.select_for_update(of=("self",))
+            .select_related("revision__report__facility")
+            .get(pk=job_id)
+        )
         if job.status not in (Status.QUEUED, Status.RUNNING):
             return f"skipped: job is {job.status}"
         if job.attempts - retries >= settings.MRV_JOB_MAX_ATTEMPTS:  # the redelivery cap
@@ -138,7 +142,7 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
         _fail(job_id, f"{error.code}: {error.detail}")
         return "failed"
     with transaction.atomic():
-        job = Job.objects.select_for_update().select_related("revision").get(pk=job_id)
+        job = Job.objects.select_for_update(of=("self",)).select_related("revision").get(pk=job_id)
         if job.status != Status.RUNNING:
             return f"skipped: job became {job.status}"
         job.findings.filter(source=Finding.Source.AUTOMATED).delete()
@@ -316,7 +320,11 @@ def job_claim(*, job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
 
 
 def _in_review_by(job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
-    locked = Job.objects.select_for_update().select_related("revision__report__facility").get(pk=job.pk)
+    locked = (
+        Job.objects.select_for_update(of=("self",))
+        .select_related("revision__report__facility")
+        .get(pk=job.pk)
+    )
     if locked.status != Status.IN_REVIEW:
         raise Conflict(f"the job is {locked.status}, not in review")
     if locked.claimed_by_id != by.pk:
