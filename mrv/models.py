@@ -424,6 +424,14 @@ class VerificationJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
     recalculation = models.JSONField(null=True, blank=True)
+    monitoring_plan = models.ForeignKey(
+        "MonitoringPlan",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the approved monitoring plan version in force for the report's period, checked against",
+    )
     enqueued_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
@@ -585,3 +593,54 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} of report {self.report_id} ({self.status})"
+
+
+class MonitoringPlan(models.Model):
+    """One version of a facility's monitoring plan (China: 数据质量控制计划; EU MRR: monitoring plan).
+
+    Drafted by the operator, submitted, then approved or returned by the regulator. Its content is
+    frozen once submitted and the whole row once approved (PostgreSQL trigger, migration 0015); a change
+    is a new version, in force from its ``valid_from``. ``sources``: ``[{ref, source, description,
+    parameters: {NAME: {determination, method, instrument, frequency, uncertainty_percent, tier,
+    missing_data_rule}}}]`` (validated by ``mrv.domain.plans``).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        RETURNED = "returned", "Returned"
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="monitoring_plans")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    valid_from = models.DateField()
+    methodology = models.CharField(max_length=32)
+    sources = models.JSONField(default=list)
+    quality_assurance = models.TextField(blank=True)
+    digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the canonical content")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="the regulator's comment on approval or return")
+
+    class Meta:
+        ordering = ["facility_id", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "version"], name="monitoring_plan_version_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "submitted", "approved", "returned"]),
+                name="monitoring_plan_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["facility", "status", "valid_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.facility} monitoring plan v{self.version} ({self.status})"

@@ -552,6 +552,9 @@ class VerificationJobOutput(serializers.Serializer):
     statement = serializers.CharField(allow_null=True)
     materiality = MaterialityOutput()
     recalculation = RecalculationOutput(allow_null=True)
+    monitoring_plan = serializers.IntegerField(
+        allow_null=True, help_text="the approved monitoring plan version the automated checks compared with"
+    )
     enqueued_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     checked_at = serializers.DateTimeField(allow_null=True)

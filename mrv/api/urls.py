@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mrv.api import aggregates, assignment, calculation, reporting, tokens, verification
+from mrv.api import aggregates, assignment, calculation, plans, reporting, tokens, verification
 
 app_name = "api"
 
@@ -17,6 +17,14 @@ urlpatterns = [
     path("organisations/<int:pk>/", reporting.OrganisationDetailView.as_view(), name="organisation-detail"),
     path("facilities/", reporting.FacilityListView.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", reporting.FacilityDetailView.as_view(), name="facility-detail"),
+    path(
+        "facilities/<int:pk>/monitoring-plan/", plans.FacilityPlanView.as_view(), name="facility-monitoring-plan"
+    ),
+    path("monitoring-plans/", plans.PlanListView.as_view(), name="monitoring-plan-list"),
+    path("monitoring-plans/<int:pk>/", plans.PlanDetailView.as_view(), name="monitoring-plan-detail"),
+    path("monitoring-plans/<int:pk>/submit/", plans.PlanSubmitView.as_view(), name="monitoring-plan-submit"),
+    path("monitoring-plans/<int:pk>/approve/", plans.PlanApproveView.as_view(), name="monitoring-plan-approve"),
+    path("monitoring-plans/<int:pk>/return/", plans.PlanReturnView.as_view(), name="monitoring-plan-return"),
     path("reports/", reporting.ReportListView.as_view(), name="report-list"),
     path("reports/lines/template/", reporting.LineTemplateView.as_view(), name="report-line-template"),
     path("reports/<int:pk>/", reporting.ReportDetailView.as_view(), name="report-detail"),

@@ -101,6 +101,7 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
         "statement": job.statement or None,
         "materiality": job.materiality or services.materiality(job),
         "recalculation": job.recalculation,
+        "monitoring_plan": job.monitoring_plan_id,
         "enqueued_at": job.enqueued_at,
         "started_at": job.started_at,
         "checked_at": job.checked_at,

@@ -37,6 +37,7 @@ from accounting.lines import Parameter
 from accounting.methodologies import Band, Methodology, latest
 from accounting.numbers import plain, present
 from accounting.registry import DIRECT_CATEGORIES
+from mrv.domain.plans import Plan
 
 CHECK_VERSION = "checks-2026.2"
 ZERO = Decimal(0)
@@ -128,6 +129,8 @@ class CheckInput:
     monthly_reports: int = 0
     peer_band: tuple[Decimal, Decimal] | None = None
     derived: dict[str, Any] = field(default_factory=dict)
+    #: the approved monitoring plan in force for the report's period (None: no plan, no plan checks)
+    plan: Plan | None = None
 
 
 def _band(data: CheckInput, name: str) -> Band | None:
@@ -697,6 +700,60 @@ def default_share(data: CheckInput) -> Iterator[Finding]:
     )
 
 
+#: The codes of :func:`plan_conformity`'s findings.
+PLAN_CODES = ("source_not_in_plan", "plan_source_missing", "plan_deviation")
+
+
+def plan_conformity(data: CheckInput) -> Iterator[Finding]:
+    """The report against the monitoring plan in force for its period (each finding cites the plan
+    version): a line whose ``ref`` the plan does not list, or lists under another line kind
+    (``source_not_in_plan``); a plan source without any line (``plan_source_missing``); a parameter the
+    plan says is measured but that the line leaves to the methodology's default (``plan_deviation``)."""
+    plan = data.plan
+    if plan is None:
+        return
+    planned = {source.ref: source for source in plan.sources}
+    refs = {str(line.get("ref", "")) for line in data.lines}
+    for index, (line, result) in enumerate(zip(data.lines, data.calculation.lines, strict=False)):
+        ref = str(line.get("ref", ""))
+        source = planned.get(ref)
+        if source is None or source.source != result.source:
+            yield Finding(
+                "source_not_in_plan",
+                "warning",
+                f"{plan.label} lists no {result.source} source {ref!r}",
+                _pointer(index, "ref"),
+                ref,
+                f"{result.source} {ref}",
+                f"a source of {plan.label}"
+                + (f" ({ref!r} is planned as {source.source})" if source is not None else ""),
+            )
+            continue
+        origins = {parameter.name: parameter.origin for parameter in result.parameters}
+        for name, determination in source.determinations.items():
+            if determination == "measured" and origins.get(name) == "default":
+                yield Finding(
+                    "plan_deviation",
+                    "warning",
+                    f"{plan.label} says {name} of {ref!r} is measured; the line leaves it to the default",
+                    _pointer(index, name),
+                    ref,
+                    "default",
+                    f"measured ({plan.label})",
+                )
+    for source in plan.sources:
+        if source.ref not in refs:
+            yield Finding(
+                "plan_source_missing",
+                "warning",
+                f"{plan.label} lists {source.source} source {source.ref!r}; the report has no line for it",
+                f"/plan/sources/{source.ref}",
+                source.ref,
+                "no line",
+                f"a {source.source} line {source.ref!r} ({plan.label})",
+            )
+
+
 CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
     recalculation,
     completeness,
@@ -706,6 +763,7 @@ CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
     year_on_year,
     monthly_consistency,
     default_share,
+    plan_conformity,
 ]
 
 
@@ -720,6 +778,7 @@ DRAFT_CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
     unit_slips,
     monthly_consistency,
     default_share,
+    plan_conformity,
 ]
 
 

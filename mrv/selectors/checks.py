@@ -8,6 +8,7 @@ from typing import Any
 from accounting.engine import Calculation
 from mrv.domain import checks
 from mrv.models import Report, ReportRevision
+from mrv.selectors.plans import plan_for_period
 from mrv.selectors.reports import revision_calculation, revision_lines
 
 
@@ -15,6 +16,7 @@ def draft_findings(*, report: Report, lines: list[Any], calculation: Calculation
     """:data:`mrv.domain.checks.DRAFT_CHECKS` on a draft's ``lines`` and their ``calculation``, as
     ``{code, severity, detail, pointer, line_ref, value, expected}``."""
     data = checks.draft_input(sector=report.sector, year=report.year, lines=lines, calculation=calculation)
+    data.plan = plan_for_period(facility_id=report.facility_id, year=report.year, month=report.month)
     return [asdict(finding) for finding in checks.run_draft_checks(data)]
 
 

@@ -27,8 +27,10 @@ import accounting
 from accounting.errors import AccountingError
 from accounting.numbers import plain, present
 from mrv.domain import checks
+from mrv.domain.plans import Plan
 from mrv.errors import Conflict, InvalidRequest, ServiceError
 from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
+from mrv.selectors.plans import plan_for_period
 from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
 from mrv.services.audit import audit_record
 from mrv.services.background import RUN_VERIFICATION_CHECKS, enqueue_on_commit, running_cutoff
@@ -137,7 +139,7 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
         if job.kind == Job.Kind.VERIFICATION and job.revision.status == RevisionStatus.SUBMITTED:
             revision_transition(revision=job.revision, status=RevisionStatus.CHECKS_RUNNING)
     try:
-        findings, recalculation = _evaluate(job)
+        findings, recalculation, plan = _evaluate(job)
     except (AccountingError, ServiceError) as error:  # frozen inputs that no longer calculate: not retried
         _fail(job_id, f"{error.code}: {error.detail}")
         return "failed"
@@ -162,9 +164,12 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
         )
         job.status = Status.AWAITING_REVIEW if job.kind == Job.Kind.VERIFICATION else Status.COMPLETED
         job.checked_at, job.progress, job.recalculation = timezone.now(), 100, recalculation
+        job.monitoring_plan_id = plan.id if plan is not None else None
         if job.kind == Job.Kind.RECALCULATION:
             job.completed_at = job.checked_at
-        job.save(update_fields=["status", "checked_at", "progress", "recalculation", "completed_at"])
+        job.save(
+            update_fields=["status", "checked_at", "progress", "recalculation", "completed_at", "monitoring_plan"]
+        )
         if job.kind == Job.Kind.VERIFICATION and job.revision.status in (
             RevisionStatus.SUBMITTED,
             RevisionStatus.CHECKS_RUNNING,
@@ -195,7 +200,7 @@ def _fail(job_id: int, reason: str) -> None:
             job.save(update_fields=["status", "failure_reason"])
 
 
-def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any]]:
+def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any], Plan | None]:
     revision = job.revision
     report = revision.report  # its sector is the one it was filed under, whatever the facility's now
     lines = revision_lines(revision=revision)
@@ -221,7 +226,7 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
         "difference": plain(present(total - stored_total)),
     }
     if job.kind == Job.Kind.RECALCULATION:
-        return [], recalculation
+        return [], recalculation, None
     stored = [
         checks.StoredLine(*row)
         for row in ActivityLine.objects.filter(revision=revision)
@@ -243,9 +248,10 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
         monthly_direct=monthly[0],
         monthly_reports=monthly[1],
         peer_band=_peer_band(report.sector, report.year, report.facility_id),
+        plan=plan_for_period(facility_id=report.facility_id, year=report.year, month=report.month),
     )
     progress = _progress_reporter(job.pk)
-    return checks.run_checks(data, progress), recalculation
+    return checks.run_checks(data, progress), recalculation, data.plan
 
 
 def _progress_reporter(job_id: int) -> Any:
