@@ -7,6 +7,7 @@ domain errors become problem documents in the exception handler.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 import accounting
 from accounting import methodologies, units
+from accounting.compare import compare
 from mrv.api import schemas
 from mrv.api import serializers as s
 from mrv.api.quotas import CalculationLines
@@ -39,6 +41,69 @@ class CalculateView(APIView):
     )
     def post(self, request: Request) -> Response:
         return Response(s.CalculationOutput(accounting.calculate(request.data).as_json()).data)
+
+
+class ComparedTotals(serializers.Serializer):
+    """One methodology's totals in a comparison (tonnes CO2e, exact and as reported)."""
+
+    direct = s.DecimalString()
+    indirect = s.DecimalString()
+    total = s.DecimalString()
+    reported = serializers.DictField(child=s.DecimalString(), help_text="direct, indirect, total as reported")
+    default_share = s.DecimalString(help_text="share of the total resting on default values")
+    difference_from_first = s.DecimalString(help_text="this total minus the first methodology's")
+
+
+class CompareOutput(serializers.Serializer):
+    """The same lines under several methodologies: per line the figures side by side (keyed by
+    ``code@version``) and the parameters that differ with why (measured, each regime's default with its
+    table and confidence, or not used by that regime's method); totals per methodology; and each
+    methodology's full result."""
+
+    methodologies = serializers.ListField(
+        child=serializers.DictField(), help_text="key (code@version), code, version, c_to_co2, gwp, rounding"
+    )
+    sector = serializers.CharField(allow_null=True)
+    year = serializers.IntegerField(allow_null=True)
+    lines = s.LineResultsField(help_text="per line: ref, source, figures by methodology, differences")
+    totals = serializers.DictField(child=ComparedTotals())
+    intensity = s.LineResultsField(help_text="the intensity under each methodology (null without production)")
+    results = s.CalculationOutput(many=True)
+
+
+class CompareView(APIView):
+    """The same activity lines under several methodologies, side by side; nothing is stored."""
+
+    throttle_classes = [*APIView.throttle_classes, CalculationLines]
+
+    @extend_schema(
+        operation_id="calculate_compare",
+        summary="Compare methodologies on the same lines (stateless)",
+        request={
+            "application/json": {
+                **schemas.CALCULATION_REQUEST,
+                "properties": {
+                    **{
+                        k: v
+                        for k, v in schemas.CALCULATION_REQUEST.get("properties", {}).items()
+                        if k != "methodology"
+                    },
+                    "methodologies": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                        "maxItems": 6,
+                        "description": "methodology codes (latest version) or code@version",
+                    },
+                },
+                "required": ["methodologies", "lines"],
+            }
+        },
+        responses={200: CompareOutput, 400: schemas.PROBLEM, 401: schemas.PROBLEM, 413: schemas.PROBLEM},
+        tags=["calculation"],
+    )
+    def post(self, request: Request) -> Response:
+        return Response(CompareOutput(compare(request.data)).data)
 
 
 class MethodologyListView(APIView):

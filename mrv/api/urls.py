@@ -8,6 +8,7 @@ app_name = "api"
 
 urlpatterns = [
     path("calculate/", calculation.CalculateView.as_view(), name="calculate"),
+    path("calculate/compare/", calculation.CompareView.as_view(), name="calculate-compare"),
     path("auth/tokens/", tokens.TokenListView.as_view(), name="token-list"),
     path("auth/tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
     path("methodologies/", calculation.MethodologyListView.as_view(), name="methodology-list"),
