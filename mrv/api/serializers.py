@@ -30,6 +30,7 @@ from mrv.models import (
     VerificationJob,
 )
 from mrv.selectors.aggregates import GROUPS
+from mrv.selectors.deposits import report_deposit
 from mrv.selectors.reports import revision_calculation, revision_lines
 
 
@@ -147,6 +148,7 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
         "verification_job": _verification_job(revision),
         "created_at": report.created_at,
         "submitted_at": revision.submitted_at,
+        **report_deposit(report, revision),
     }
 
 
@@ -359,6 +361,18 @@ class ReportSummaryOutput(serializers.Serializer):
     verification_job = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
+    due_date = serializers.DateField(
+        allow_null=True, help_text="monthly reports: the month's end + the methodology's deposit_due_days"
+    )
+    late = serializers.BooleanField(allow_null=True, help_text="monthly reports: deposited after due_date, or overdue")
+    deposit_status = serializers.ChoiceField(
+        choices=["on_time", "late", "pending", "overdue"], allow_null=True, help_text="monthly reports"
+    )
+    deposited_at = serializers.DateTimeField(allow_null=True, help_text="the first submission (revision 1)")
+    due_days = serializers.IntegerField(allow_null=True)
+    due_days_source = serializers.CharField(
+        allow_null=True, help_text="the methodology version giving due_days, or 'default' (40) when it has none"
+    )
 
 
 class ReportDetailOutput(ReportSummaryOutput):

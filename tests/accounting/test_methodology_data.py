@@ -44,6 +44,7 @@ UNITS = {
     "kg/t per mV",
     "AE-min/cell-day",
     "GJ",
+    "d",
 }
 BAND_UNITS = UNITS | {"kWh/t", "tCO2e/t"}
 

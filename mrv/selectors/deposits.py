@@ -1,0 +1,156 @@
+"""Monthly deposits (月度信息化存证): when each monthly report is due, and whether it came in on time.
+
+A monthly report is the month's deposit. It is due ``deposit_due_days`` after its month ends: the
+``[deposits] monthly_due_days`` value of the methodology version it is filed under (40 days in
+cn-mee-2024@2024.2, with its provenance); a version that carries no such value (cn-mee-2024@2024.1,
+ipcc-2006) is read as :data:`DEFAULT_DEPOSIT_DUE_DAYS` and the answer says so (``due_days_source``).
+The deposit is the first submission (revision 1's ``submitted_at``, frozen by the revision trigger),
+dated in Beijing time: a deposit made on the due date is on time.
+
+Statuses: ``on_time`` / ``late`` (deposited by / after the due date), ``pending`` (not deposited, not
+yet due), ``overdue`` (not deposited, past due). Annual reports have none.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from accounting import methodologies
+from accounting.errors import AccountingError
+from mrv.models import Report, ReportRevision
+from mrv.selectors.scoping import facilities_visible_to
+
+DEFAULT_DEPOSIT_DUE_DAYS = 40
+DEPOSIT_TIMEZONE = ZoneInfo("Asia/Shanghai")
+DUE_DAYS_PATH = "deposits.monthly_due_days"
+DEFAULT_METHODOLOGY = "cn-mee-2024"
+
+
+@dataclass(frozen=True)
+class DueRule:
+    days: int
+    #: ``code@version`` whose ``[deposits]`` gave the days, or ``default`` when the version has none
+    source: str
+
+
+def due_rule(methodology: str, version: str | None = None) -> DueRule:
+    try:
+        found = methodologies.get(methodology, version)
+    except (AccountingError, LookupError):
+        return DueRule(DEFAULT_DEPOSIT_DUE_DAYS, "default")
+    factor = found.factor(DUE_DAYS_PATH)
+    if factor is None:
+        return DueRule(DEFAULT_DEPOSIT_DUE_DAYS, "default")
+    return DueRule(int(factor.value), found.key)
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def due_date(year: int, month: int, rule: DueRule) -> date:
+    return month_end(year, month) + timedelta(days=rule.days)
+
+
+def deposit_day(submitted_at: datetime) -> date:
+    return submitted_at.astimezone(DEPOSIT_TIMEZONE).date()
+
+
+def today() -> date:
+    return datetime.now(DEPOSIT_TIMEZONE).date()
+
+
+def status_of(*, due: date, deposited_at: datetime | None, on: date) -> str:
+    if deposited_at is None or deposit_day(deposited_at) > on:  # not deposited (yet, on that date)
+        return "overdue" if on > due else "pending"
+    return "late" if deposit_day(deposited_at) > due else "on_time"
+
+
+def first_submission(report: Report, revision: ReportRevision) -> datetime | None:
+    """When ``report`` was first deposited (its revision 1's submission), ``revision`` being one shown."""
+    if revision.number == 1:
+        return revision.submitted_at
+    return (
+        ReportRevision.objects.filter(report=report, number=1).values_list("submitted_at", flat=True).first()
+    )
+
+
+def report_deposit(report: Report, revision: ReportRevision) -> dict[str, Any]:
+    """``{due_date, late, deposit_status, deposited_at, due_days, due_days_source}`` of a monthly report
+    (all None for an annual one), under the methodology version of ``revision``."""
+    if report.month is None:
+        return dict.fromkeys(
+            ("due_date", "late", "deposit_status", "deposited_at", "due_days", "due_days_source")
+        )
+    rule = due_rule(revision.methodology, revision.methodology_version)
+    due = due_date(report.year, report.month, rule)
+    deposited = first_submission(report, revision)
+    status = status_of(due=due, deposited_at=deposited, on=today())
+    return {
+        "due_date": due,
+        "late": status in ("late", "overdue"),
+        "deposit_status": status,
+        "deposited_at": deposited,
+        "due_days": rule.days,
+        "due_days_source": rule.source,
+    }
+
+
+def overdue_deposits(
+    *, user: AbstractBaseUser, year: int, on: date | None = None, include_late: bool = False
+) -> list[dict[str, Any]]:
+    """The monthly deposits of ``year`` past their due date on ``on`` (default: today) and still not made,
+    per facility and month (a month with no submitted report; drafts stay the operator's and count as
+    not deposited), and with ``include_late`` those deposited after the due date. Rows ordered by
+    facility and month."""
+    on = on or today()
+    facilities = list(facilities_visible_to(user).order_by("name", "id"))
+    submitted: dict[tuple[int, int], tuple[int, str, str, datetime | None]] = {}
+    first_revisions = ReportRevision.objects.filter(
+        report__facility__in=[f.pk for f in facilities],
+        report__year=year,
+        report__month__isnull=False,
+        number=1,
+    ).exclude(status=ReportRevision.Status.DRAFT)
+    for report_id, facility_id, month, methodology, version, at in first_revisions.values_list(
+        "report_id",
+        "report__facility_id",
+        "report__month",
+        "methodology",
+        "methodology_version",
+        "submitted_at",
+    ):
+        submitted[(facility_id, month)] = (report_id, methodology, version, at)
+    default_rule = due_rule(DEFAULT_METHODOLOGY)
+    rows = []
+    for facility in facilities:
+        for month in range(1, 13):
+            found = submitted.get((facility.pk, month))
+            rule = due_rule(found[1], found[2]) if found else default_rule
+            due = due_date(year, month, rule)
+            status = status_of(due=due, deposited_at=found[3] if found else None, on=on)
+            if status == "overdue" or (include_late and status == "late"):
+                rows.append(
+                    {
+                        "facility": facility.pk,
+                        "facility_name": facility.name,
+                        "sector": facility.sector,
+                        "province": facility.province,
+                        "year": year,
+                        "month": month,
+                        "due_date": due,
+                        "days_overdue": (
+                            (deposit_day(found[3]) if status == "late" and found and found[3] else on) - due
+                        ).days,
+                        "deposit_status": status,
+                        "report": found[0] if found else None,
+                        "deposited_at": found[3] if found else None,
+                    }
+                )
+    return rows
