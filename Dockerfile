@@ -8,6 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MRV_VAR_DIR=/var/lib/mrv
 
 WORKDIR /app
+# A TrueType CJK font, embedded in the copy of record (PDF); gettext compiles the message catalogues.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-zenhei gettext \
+    && rm -rf /var/lib/apt/lists/*
 # Dependencies first, so that a code change does not reinstall them.
 COPY pyproject.toml README.md ./
 COPY accounting/__init__.py accounting/__init__.py
@@ -16,6 +20,7 @@ COPY config/__init__.py config/__init__.py
 RUN pip install -e .
 
 COPY . .
+RUN MRV_ENV=build python manage.py compilemessages --verbosity 0
 RUN useradd --system --home-dir /app mrv \
     && mkdir -p "$MRV_VAR_DIR/checkpoints" \
     && MRV_ENV=build python manage.py collectstatic --no-input --verbosity 0 \

@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 
 run: venv ## embedded mode: SQLite + Celery workers (checks + beat, imports) on the filesystem broker + web server on :8000, demo data
 	mkdir -p var/static var/celery/queue var/celery/processed var/celery/control
+	scripts/locale.sh $(PY)
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(MANAGE) seed_demo | tee var/demo-tokens.txt
@@ -55,6 +56,7 @@ TEST_REDIS_URL    ?= redis://127.0.0.1:6379/1
 
 test: venv ## run the whole suite against PostgreSQL and Redis (started if down); PYTEST_ARGS=... passes options
 	scripts/services.sh
+	scripts/locale.sh $(PY)
 	mkdir -p var/static
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) MRV_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS)
@@ -70,6 +72,7 @@ format: venv ## apply ruff's fixes and formatting
 
 bench: venv ## run the benchmarks on PostgreSQL and Redis (python -m bench [name]); figures and ratios
 	scripts/services.sh
+	scripts/locale.sh $(PY)
 	$(PY) -m bench $(BENCH)
 
 DRILL_SECONDS   ?= 45
@@ -83,6 +86,10 @@ drill-broker: venv ## broker/worker drills on their own Redis: a run killed unti
 drill-deadline: venv ## deadline-day drill: 8 operators for 45 s on gunicorn + PostgreSQL (mrv_drill) + Redis; 0 5xx, 0 lost
 	scripts/services.sh
 	DRILL_SECONDS=$(DRILL_SECONDS) DRILL_OPERATORS=$(DRILL_OPERATORS) $(PY) -m bench.deadline
+
+messages: venv ## update mrv/locale/zh_Hans's catalogue from the code (makemessages), then compile it
+	cd mrv && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete --no-location
+	scripts/locale.sh $(PY)
 
 schema: venv ## regenerate and validate openapi.yaml (commit it with the API change)
 	$(MANAGE) spectacular --file openapi.yaml --validate

@@ -6,7 +6,11 @@ pair, so the hot loop multiplies Decimals and never builds a pint Quantity.
 
 Spellings that reports use but pint does not read (``Nm3``, ``10^4 Nm3``, ``%``, ``kt``,
 ``kcal``) are mapped through an explicit table; ambiguous spellings (``ton``, ``cal``) are
-refused with a hint, never guessed.
+refused with a hint, never guessed. The Chinese spellings of reports (SPEC §12: 吨, 千吨, 万吨,
+标立方米, 万标立方米, 万Nm3, 千瓦时, 万千瓦时, 兆瓦时, 吉焦, 千卡/千克, and their compounds such as
+吉焦/万标立方米) read as the units they name; results show the unit a method computes in, in its
+canonical spelling (``t``, ``10^4 Nm3``, ``MWh``). Full-width characters (``１０``, ``／``, ``　``)
+are refused with a hint.
 """
 
 from __future__ import annotations
@@ -28,9 +32,25 @@ _WAN_NM3 = re.compile(
 )
 _NM3 = re.compile(r"Nm\s*(?:\^\s*3|³)")
 _M3 = re.compile(r"(?<![A-Za-z_])m3(?![A-Za-z0-9_])")
+#: Chinese unit words (SPEC §12) and the spelling each stands for; 万 (10^4) before t, kWh, Nm3: _WAN.
+CHINESE: dict[str, str] = {
+    "标立方米": "Nm3",
+    "千瓦时": "kWh",
+    "兆瓦时": "MWh",
+    "千吨": "kt",
+    "吉焦": "GJ",
+    "千卡": "kcal",
+    "千克": "kg",
+    "吨": "t",
+}
+_CHINESE_WORD = re.compile("|".join(sorted(CHINESE, key=len, reverse=True)))
+_WAN = re.compile(r"万\s*(t|kWh)(?![A-Za-z0-9_])")
+#: Full-width forms (０-９, Ａ-Ｚ, ，．／…) and CJK punctuation (the ideographic space 　, 。、):
+#: refused with a hint, never read as their half-width look-alikes.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000-\u303f]")
 #: What a unit text may contain: letters, digits, blanks, operators, parentheses, and the few symbols
 #: reports use. Anything else (quotes, control characters, NUL) is refused before pint sees it.
-_ALLOWED = re.compile(r"[A-Za-z0-9_ .*/^()%‰°³⁴万\-]+")
+_ALLOWED = re.compile(r"[A-Za-z0-9_ .*/^()%‰°³⁴万千吨标立方米瓦时兆吉焦卡克\-]+")
 #: An exponent: a small integer, optionally signed or in parentheses (``m**3``, ``m^-1``, ``s**(-2)``).
 _POWER = re.compile(r"\*\*\s*(\(\s*-?\s*\d+\s*\)|-?\s*\d+)(?!\s*\.?\d)")
 MAX_EXPONENT = 4
@@ -100,13 +120,20 @@ def normalise(text: str) -> str:
     """Rewrite a client's unit text into a pint expression over this registry's names."""
     if not isinstance(text, str) or not text.strip() or len(text) > 64:
         raise UnitError("unknown_unit", "a unit must be a non-empty text of at most 64 characters")
+    if _FULL_WIDTH.search(text):
+        raise UnitError(
+            "unknown_unit",
+            f"unknown unit {text!r}: full-width characters are not read; write the unit in half-width "
+            "characters (for example '10^4 Nm3', 'GJ/t', '万Nm3')",
+        )
     if not _ALLOWED.fullmatch(text):
         raise UnitError(
             "unknown_unit",
             f"unknown unit {text!r}: a unit is written with letters, digits, spaces, '*', '/', '^' and "
             "parentheses (for example 't', 'GJ/t', '10^4 Nm3', 'kgCO2/kWh')",
         )
-    expression = _WAN_NM3.sub(" wanNm3 ", text.strip())
+    expression = _CHINESE_WORD.sub(lambda match: CHINESE[match.group(0)], text.strip())
+    expression = _WAN.sub(lambda match: f" wan_{match.group(1)} ", _WAN_NM3.sub(" wanNm3 ", expression))
     expression = (
         _M3.sub("m**3", _NM3.sub("Nm3", expression))
         .replace("m³", "m**3")
@@ -150,7 +177,7 @@ def _known_spellings() -> list[str]:
 
 def suggestion(text: str) -> str:
     """The nearest accepted spelling of a refused unit text (``kwh`` → ``kWh``), or ``""``."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or not text.isascii():  # 万GJ is not GJ: no guess across a Chinese word
         return ""
     spellings = _known_spellings()
     folded = {spelling.casefold(): spelling for spelling in spellings}

@@ -158,6 +158,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MRV_MAX_BODY_BYTES
 
 # --- internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+#: The interface's languages (SPEC §12), chosen per request by ``?lang=`` or ``Accept-Language``
+#: (mrv/i18n/middleware.py); the zh-Hans catalogue is mrv/locale, compiled by ``make messages``.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "mrv.i18n.middleware.LanguageMiddleware",
+)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

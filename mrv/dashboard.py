@@ -5,16 +5,18 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_noop
 
+from mrv import i18n
 from mrv.models import Organisation
 from mrv.selectors.dashboard import dashboard
 from mrv.selectors.scoping import REGULATOR, membership
 
 #: How each kind of organisation is named on the page that refuses its users.
 KIND_NAMES = {
-    Organisation.Kind.OPERATOR: "an operator",
-    Organisation.Kind.VERIFICATION_BODY: "a verification body",
-    Organisation.Kind.AUTHORITY: "an authority",
+    Organisation.Kind.OPERATOR: gettext_noop("an operator"),
+    Organisation.Kind.VERIFICATION_BODY: gettext_noop("a verification body"),
+    Organisation.Kind.AUTHORITY: gettext_noop("an authority"),
 }
 
 
@@ -25,17 +27,22 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         return forbidden(request)
     raw = request.GET.get("year", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else None
-    return render(request, "mrv/dashboard.html", dashboard(year=year))
+    context = dashboard(year=year)
+    if context.get("precision"):
+        context["precision"] = i18n.translate(context["precision"])
+    return render(request, "mrv/dashboard.html", context)
 
 
 def forbidden(request: HttpRequest) -> HttpResponse:
     """403, saying why: whose account this is and who the dashboard is for."""
     found = membership(request.user)
     if found is None:
-        reason = "your account belongs to no organisation, so it has no role in this service"
+        reason = gettext("your account belongs to no organisation, so it has no role in this service")
     else:
-        kind = KIND_NAMES.get(found.organisation.kind, found.organisation.kind)
-        reason = f"your account belongs to {kind} ({found.organisation.name})"
+        kind = gettext(KIND_NAMES.get(found.organisation.kind, found.organisation.kind))
+        reason = gettext("your account belongs to {kind} ({organisation})").format(
+            kind=kind, organisation=found.organisation.name
+        )
     context = {
         "reason": reason,
         "username": request.user.get_username(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start PostgreSQL and Redis on this machine when they are not running, create the `mrv` database,
-# and install headless Chromium for the browser test when it is missing.
+# and install what the tests use when it is missing: headless Chromium for the browser test, gettext,
+# a CJK font and poppler-utils for the copy of record.
 # Used by `make test` (and so by CI); a no-op when both are already up.
 set -euo pipefail
 
@@ -33,6 +34,15 @@ wait_for Redis redis_up
 if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'mrv'" | grep -q 1; then
     log "creating database mrv"
     createdb -h 127.0.0.1 -U postgres mrv
+fi
+
+# GNU gettext (compiles the message catalogues), a TrueType CJK font (embedded in the copy of record) and
+# poppler-utils (pdftotext, pdftoppm: the copy of record's tests) (Debian packages).
+if ! command -v msgfmt >/dev/null || ! command -v pdftotext >/dev/null \
+    || [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
+    log "installing gettext, fonts-wqy-zenhei and poppler-utils"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext fonts-wqy-zenhei poppler-utils >/dev/null
 fi
 
 # Headless Chromium and its driver for the dashboard's browser test (Debian packages).

@@ -3,7 +3,9 @@
 A problem document is ``{type, title, status, detail}`` plus, for invalid input, ``errors``: a list of
 ``{pointer, code, detail}`` where ``pointer`` is a JSON pointer (RFC 6901) into the request body.
 ``type`` is ``PROBLEM_TYPE_BASE + code``; ``code`` is stable and also given as its own member, so a
-client can branch on it without parsing the URI. The codes are listed in the README.
+client can branch on it without parsing the URI. The codes are listed in the README. ``title``, ``detail``
+and the errors' ``detail`` are in the request's language (English, or zh-Hans: :mod:`mrv.i18n`); the
+codes and pointers never change.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import orjson
 from django.http import HttpResponse
+
+from mrv.i18n import translate_problem
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://mrv.example/problems/"
@@ -37,7 +41,7 @@ def problem_document(
     if errors is not None:
         document["errors"] = errors
     document.update(extensions)
-    return document
+    return translate_problem(document)
 
 
 def json_pointer(*segments: str | int) -> str:

@@ -49,7 +49,9 @@ class TableRenderer(renderers.BaseRenderer):
     a numeric cell, and a table that also gives ``sheets`` (``[{"title", "columns", "rows",
     "formats"}]``) is written as that workbook. Text that a spreadsheet would evaluate as a formula is
     kept inert (:mod:`mrv.domain.cells`). Anything that is not a table (a problem document) falls back
-    to JSON.
+    to JSON. A CSV file is UTF-8; with ``?bom=true`` it starts with the UTF-8 byte order mark, which
+    spreadsheet programs take as the sign to read UTF-8 (Excel in a Chinese locale reads a CSV file
+    without it as GB18030).
     """
 
     file_format = ""
@@ -73,7 +75,19 @@ class TableRenderer(renderers.BaseRenderer):
         # Values go to the writer as they are: it tells numbers from text (mrv.domain.cells).
         if self.file_format == "xlsx" and data.get("sheets"):
             return linefiles.write_workbook(data["sheets"])
-        return linefiles.write(list(data["columns"]), data["rows"], self.file_format)
+        content = linefiles.write(list(data["columns"]), data["rows"], self.file_format)
+        request = (renderer_context or {}).get("request")
+        if self.file_format == "csv" and request is not None and _asks_for_bom(request):
+            content = UTF8_BOM + content
+        return content
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _asks_for_bom(request: Any) -> bool:
+    params = getattr(request, "query_params", None) or getattr(request, "GET", {})
+    return str(params.get("bom", "")).lower() in ("true", "1", "yes")
 
 
 class CSVRenderer(TableRenderer):

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting.errors import FieldError, InvalidInput
+from mrv import i18n
 from mrv.api import serializers as s
 from mrv.api.idempotency import idempotent
 from mrv.api.lookups import MAX_ID, query, report_for, require
@@ -405,7 +406,8 @@ class LineTemplateView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response(template_table(sector=query(self.FilterSerializer, request)["sector"]))
+        sector = query(self.FilterSerializer, request)["sector"]
+        return Response(template_table(sector=sector, chinese=i18n.chinese()))  # headers in the language
 
 
 def import_job_json(job: ImportJob) -> dict[str, Any]:

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from mrv.api import aggregates, assignment, calculation, deposits, plans, reporting, tokens, verification
+from mrv.api import (
+    aggregates,
+    assignment,
+    calculation,
+    deposits,
+    documents,
+    plans,
+    reporting,
+    tokens,
+    verification,
+)
 
 app_name = "api"
 
@@ -33,6 +43,11 @@ urlpatterns = [
     path("reports/<int:pk>/revise/", reporting.ReportReviseView.as_view(), name="report-revise"),
     path("reports/<int:pk>/checks/", reporting.ReportChecksView.as_view(), name="report-checks"),
     path("reports/<int:pk>/revisions/", reporting.ReportRevisionListView.as_view(), name="report-revisions"),
+    path(
+        "reports/<int:pk>/revisions/<int:number>/copy-of-record.pdf",
+        documents.CopyOfRecordView.as_view(),
+        name="report-copy-of-record",
+    ),
     path(
         "reports/<int:pk>/lines/import/",
         reporting.ReportLinesImportView.as_view(),

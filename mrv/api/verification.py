@@ -19,6 +19,7 @@ from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator, IsVerifier
 from mrv.api.retry import retrying
+from mrv.i18n import translate_finding
 from mrv.models import Finding, VerificationJob
 from mrv.selectors import listing, scoping
 from mrv.services import verification as services
@@ -55,6 +56,12 @@ class RecalculationInput(serializers.Serializer):
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding as the API shows it: an automated finding's texts in the request's language (stored in
+    English with its code; :func:`mrv.i18n.translate_finding`)."""
+    return translate_finding(_finding_fields(finding))
+
+
+def _finding_fields(finding: Finding) -> dict[str, Any]:
     return {
         "id": finding.pk,
         "source": finding.source,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounting.registry import registered
+from mrv.domain import headers
 from mrv.domain.cells import export_cell
 
 COMMON = ("ref", "source", "month")
@@ -205,7 +206,8 @@ def read_rows(content: bytes, file_format: str) -> list[dict[str, str]]:
     first = next(rows, None)
     if first is None:
         raise LineFileError("the file has no header row")
-    header = [str(name).strip() if name is not None else "" for name in first]
+    # A column is named by its field or by its Chinese header (mrv.domain.headers), read back to the field.
+    header = [headers.english(str(name).strip()) if name is not None else "" for name in first]
     if "source" not in header:
         raise LineFileError(
             "the header row must name the columns and include 'source'; download the template from "
@@ -293,7 +295,7 @@ def csv_delimiter(text: str) -> str:
     header = text.split("\n", 1)[0]
     best, columns = ",", 0
     for delimiter in CSV_DELIMITERS:
-        names = [name.strip().strip('"') for name in header.split(delimiter)]
+        names = [headers.english(name.strip().strip('"')) for name in header.split(delimiter)]
         if "source" in names and len(names) > columns:
             best, columns = delimiter, len(names)
     return best

@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext
+
 from accounting.engine import SECTORS
 from accounting.numbers import plain, round_to
 from mrv.domain.provinces import PROVINCES
@@ -32,7 +34,7 @@ def figure(value: Decimal | str, places: int, mode: str = "half_up") -> str:
 def province_label(code: str) -> str:
     """A province's name beside its ISO 3166-2:CN code: ``Jiangsu (CN-JS)``."""
     name = PROVINCES.get(code)
-    return f"{name} ({code})" if name else code
+    return f"{gettext(name)} ({code})" if name else code  # the name in the request's language
 
 
 def _bars(rows: list[dict[str, Any]], key: str, label: Any, places: int, mode: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from mrv.domain import linefiles
+from mrv.domain import headers, linefiles
 
 EXAMPLES_FILE = Path(settings.BASE_DIR) / "fixtures" / "line_examples.json"
 
@@ -20,7 +20,15 @@ def example_lines() -> dict[str, list[dict[str, Any]]]:
     return {sector: data[sector] for sector in linefiles.SECTOR_KINDS}
 
 
-def template_table(*, sector: str) -> dict[str, Any]:
-    """The template as a table: the importer's columns and one example row per example line."""
+def template_table(*, sector: str, chinese: bool = False) -> dict[str, Any]:
+    """The template as a table: the importer's columns and one example row per example line.
+
+    ``chinese``: the columns under their Chinese headers (mrv.domain.headers), which the importer reads
+    back as well; the cells (codes, figures, units) are the same."""
     rows = [linefiles.line_to_row(line) for line in example_lines()[sector]]
-    return {"columns": linefiles.columns(sector), "rows": rows, "filename": f"{sector}-lines"}
+    columns = linefiles.columns(sector)
+    if chinese:
+        names = {column: headers.chinese(column) for column in columns}
+        columns = [names[column] for column in columns]
+        rows = [{names.get(column, column): value for column, value in row.items()} for row in rows]
+    return {"columns": columns, "rows": rows, "filename": f"{sector}-lines"}

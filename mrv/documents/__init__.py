@@ -1,0 +1,1 @@
+"""Documents the service generates (the copy of record)."""
