@@ -26,6 +26,7 @@ from mrv.models import (
     Facility,
     ImportJob,
     Membership,
+    MonitoringPlan,
     Organisation,
     Report,
     ReportRevision,
@@ -44,6 +45,8 @@ DRAFT_ACTIONS = (
     "report.revise",
     "revision.discard",
 )
+#: Audit actions of a monitoring plan's draft: shown to others once that plan version is submitted.
+PLAN_DRAFT_ACTIONS = ("plan.create", "plan.update", "plan.delete")
 
 
 def membership(user: AbstractBaseUser) -> Membership | None:
@@ -140,8 +143,14 @@ def _without_unsubmitted_draft_work(events: QuerySet[AuditEvent]) -> QuerySet[Au
     draft_key = Concat(
         "object_id", Value(":"), KeyTextTransform("revision", "data"), output_field=CharField()
     )
+    submitted_plans = (
+        MonitoringPlan.objects.exclude(status=MonitoringPlan.Status.DRAFT)
+        .annotate(key=Cast("id", CharField()))
+        .values("key")
+    )
     return events.alias(draft_key=draft_key).filter(
-        ~Q(action__in=DRAFT_ACTIONS) | Q(object_type="report", draft_key__in=submitted)
+        ~Q(action__in=DRAFT_ACTIONS) | Q(object_type="report", draft_key__in=submitted),
+        ~Q(action__in=PLAN_DRAFT_ACTIONS) | Q(object_type="monitoring_plan", object_id__in=submitted_plans),
     )
 
 

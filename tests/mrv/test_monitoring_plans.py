@@ -78,6 +78,8 @@ def test_a_plan_is_drafted_submitted_and_approved_with_every_step_audited(world:
     assert coal == {**parameter("measured"), "tier": "3"}
     # drafts are the operator's alone
     assert regulator.get(f"/api/v1/monitoring-plans/{plan['id']}/").status_code == 404
+    plan_events = {"object_type": "monitoring_plan", "object_id": str(plan["id"])}
+    assert regulator.get("/api/v1/audit-events/", plan_events).json()["count"] == 0
     assert world.client("verifier_a").get("/api/v1/monitoring-plans/").json()["count"] == 0
     # the operator may edit its draft; the regulator may not approve a draft
     edited = operator.patch(
@@ -99,6 +101,7 @@ def test_a_plan_is_drafted_submitted_and_approved_with_every_step_audited(world:
     # the facility's verifier reads it; another operator does not
     assert world.client("verifier_a").get(f"/api/v1/monitoring-plans/{plan['id']}/").status_code == 200
     assert world.client("operator_b").get(f"/api/v1/monitoring-plans/{plan['id']}/").status_code == 404
+    assert regulator.get("/api/v1/audit-events/", plan_events).json()["count"] == 4
     actions = list(
         AuditEvent.objects.filter(object_type="monitoring_plan", object_id=str(plan["id"]))
         .order_by("id")
