@@ -109,10 +109,12 @@ class CellError:
 
 def columns(sector: str) -> list[str]:
     """The template's columns for ``sector``: common fields, then each line kind's fields."""
-    methods = {kind: method for (kind, _variant), method in registered().items()}
+    fields: dict[str, set[str]] = {}
+    for (kind, _variant), method in registered().items():  # every variant's fields: any methodology's line
+        fields.setdefault(kind, set()).update(method.fields)
     names: list[str] = list(COMMON)
     for kind in SECTOR_KINDS[sector]:
-        for field in sorted(methods[kind].fields):
+        for field in sorted(fields[kind]):
             if field in NESTED:
                 for part in NESTED[field]:
                     candidates = [f"{field}.{part}", f"{field}.{part}_unit"]
