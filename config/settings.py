@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "ImportJobStatusEnum": "mrv.models.ImportJob.Status",
         "VerificationJobKindEnum": "mrv.models.VerificationJob.Kind",
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
+        "DepositStatusEnum": ["on_time", "late", "pending", "overdue"],
+        "OverdueDepositStatusEnum": ["overdue", "late"],
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

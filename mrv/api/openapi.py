@@ -8,7 +8,7 @@ default one in ``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``) then, on every 
 
 * adds the ``Problem`` component and documents the errors any endpoint can answer
   (:data:`COMMON_ERRORS`: invalid input, authentication, permission, not found, method, ``Accept``,
-  body size and media type) where the view did not;
+  body size, media type, rate limits; and for writes a busy database) where the view did not;
 * serves every documented error (4xx, 5xx) as ``application/problem+json``: a view that documented
   one as ``application/json`` gets it moved, and a plain problem schema becomes a ``Problem`` reference.
 
@@ -73,7 +73,14 @@ COMMON_ERRORS: dict[str, str] = {
     "406": "Not acceptable: the `Accept` header names no media type the API renders.",
     "413": "Request body too large (over MRV_MAX_BODY_BYTES).",
     "415": "Unsupported media type of the request body.",
+    "429": "Too many requests (rate limit or lines quota); `Retry-After` says when to try again.",
 }
+#: Errors any write may answer: a transient database conflict still failing after the retries.
+WRITE_ERRORS: dict[str, str] = {
+    "503": "The database is busy (a conflict still failing after the retries); `Retry-After` says when "
+    "to send the same request again (with the same Idempotency-Key where the operation takes one).",
+}
+_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 _JSON = "application/json"
@@ -89,16 +96,17 @@ def document_problems(result: dict[str, Any], generator: Any, request: Any, publ
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method in _HTTP_METHODS:
-                _document_operation(operation)
+                _document_operation(operation, write=method in _WRITES)
     return result
 
 
-def _document_operation(operation: dict[str, Any]) -> None:
+def _document_operation(operation: dict[str, Any], *, write: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in responses.items():
         if _is_error(status):
             _serve_as_problem(status, response)
-    for status, description in COMMON_ERRORS.items():
+    errors = {**COMMON_ERRORS, **WRITE_ERRORS} if write else COMMON_ERRORS
+    for status, description in errors.items():
         responses.setdefault(status, {"content": _problem_content(), "description": description})
     operation["responses"] = dict(sorted(responses.items()))
 
@@ -109,7 +117,7 @@ def _is_error(status: str) -> bool:
 
 def _serve_as_problem(status: str, response: dict[str, Any]) -> None:
     if not response.get("description"):
-        response["description"] = COMMON_ERRORS.get(status) or _phrase(status)
+        response["description"] = COMMON_ERRORS.get(status) or WRITE_ERRORS.get(status) or _phrase(status)
     content: dict[str, Any] = response.get("content") or {}
     if PROBLEM_CONTENT_TYPE not in content:
         media = content.pop(_JSON, None)

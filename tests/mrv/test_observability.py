@@ -54,6 +54,7 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 def own_queue(monkeypatch: pytest.MonkeyPatch, queue: str) -> None:
     """Tasks sent by this test (and the queues the metrics watch) go to ``queue`` until it ends."""
     monkeypatch.setitem(app.conf, "task_default_queue", queue)
+    monkeypatch.setattr(settings, "MRV_IMPORT_QUEUE", queue)  # imports are routed to their own queue
 
 
 # -- request ids -------------------------------------------------------------------------------------------
@@ -208,6 +209,7 @@ def test_the_request_id_travels_into_the_worker_log_lines(
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "MRV_TASK_QUEUE": queue,
+        "MRV_IMPORT_QUEUE": queue,
         "MRV_LOG_FORMAT": "json",
     }
     command = [
