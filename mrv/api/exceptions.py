@@ -163,7 +163,8 @@ def _problem(exc: Exception) -> tuple[dict[str, Any], dict[str, str]] | None:
             code="parse_error",
             title="Malformed request body",
             detail=detail,
-            errors=[{"pointer": "", "code": "parse_error", "detail": detail}],
+            # A parser that found where the body is wrong says so (a NUL character: mrv/api/parsers.py).
+            errors=[{"pointer": getattr(exc, "pointer", ""), "code": "parse_error", "detail": detail}],
         )
     else:
         code = exc.get_codes()

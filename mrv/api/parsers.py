@@ -95,10 +95,12 @@ def loads_exact(body: bytes) -> Any:
     if _NUL_ESCAPE in text:
         pointer = _nul_pointer(data, "")
         if pointer is not None:
-            raise ParseError(
+            error = ParseError(
                 f"The text at {pointer or '/'} contains a NUL character (\\u0000), which no field accepts; "
                 "remove it and send the request again."
             )
+            error.pointer = pointer  # type: ignore[attr-defined]  # errors[0].pointer of the problem
+            raise error
     return data
 
 
