@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format bench drill-deadline drill-broker schema clean
+.PHONY: help venv run test lint format bench drill-deadline drill-broker loadtest drill-faults drill-restore schema clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,19 @@ drill-broker: venv ## broker/worker drills on their own Redis: a run killed unti
 drill-deadline: venv ## deadline-day drill: 8 operators for 45 s on gunicorn + PostgreSQL (mrv_drill) + Redis; 0 5xx, 0 lost
 	scripts/services.sh
 	DRILL_SECONDS=$(DRILL_SECONDS) DRILL_OPERATORS=$(DRILL_OPERATORS) $(PY) -m bench.deadline
+
+LOADTEST_SECONDS ?= 120
+LOADTEST_CLIENTS ?= 8
+LOADTEST_WORKERS ?= 4
+loadtest: venv ## load test: a mix of calculate, create+submit, import, list, aggregates, downloads from LOADTEST_CLIENTS clients for LOADTEST_SECONDS on gunicorn + PostgreSQL (mrv_drill_load) + Redis + Celery
+	scripts/services.sh
+	scripts/locale.sh $(PY)
+	LOADTEST_SECONDS=$(LOADTEST_SECONDS) LOADTEST_CLIENTS=$(LOADTEST_CLIENTS) LOADTEST_WORKERS=$(LOADTEST_WORKERS) $(PY) -m bench.loadtest
+
+drill-faults: venv ## the load test while a gunicorn worker and the Celery worker are killed (-9) and the drill's Redis restarted: only retryable answers, nothing lost or duplicated
+	scripts/services.sh
+	scripts/locale.sh $(PY)
+	LOADTEST_FAULTS=1 LOADTEST_SECONDS=$(LOADTEST_SECONDS) LOADTEST_CLIENTS=$(LOADTEST_CLIENTS) LOADTEST_WORKERS=$(LOADTEST_WORKERS) $(PY) -m bench.loadtest
 
 messages: venv ## update mrv/locale/zh_Hans's catalogue from the code (makemessages), then compile it
 	cd mrv && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete --no-location
