@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -40,6 +42,7 @@ from django.http import HttpRequest
 from rest_framework import exceptions, throttling
 
 KEY_PREFIX = "mrv:rate"
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -66,20 +69,17 @@ class Window:
 
 
 def _count(increment: Sequence[Window], read: Sequence[Window] = ()) -> tuple[list[int], list[int]]:
-    """Increment the counters of ``increment`` and read those of ``read``: one round trip on Redis."""
+    """Increment the counters of ``increment`` and read those of ``read``: one round trip on Redis.
+
+    A Redis that cannot be reached (restarting, down) counts nothing: the request goes on unlimited
+    (logged) rather than failing, the counters being a guard, not a record (issue 17's fault drill)."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        keys = {window.key: cache.make_and_validate_key(window.key) for window in [*increment, *read]}
-        client = cache._cache.get_client(write=True)
-        with client.pipeline(transaction=False) as pipe:
-            for window in increment:
-                pipe.incr(keys[window.key])
-                pipe.expire(keys[window.key], window.period + 1)
-            for window in read:
-                pipe.get(keys[window.key])
-            replies = pipe.execute()
-        counts = [int(reply) for reply in replies[: 2 * len(increment) : 2]]
-        return counts, [int(reply or 0) for reply in replies[2 * len(increment) :]]
+        try:
+            return _count_on_redis(cache, increment, read)
+        except redis.RedisError as error:
+            logger.warning("rate limits not counted, Redis unreachable: %s", error)
+            return [0] * len(increment), [0] * len(read)
     counts = []
     for window in increment:  # the in-process cache of the embedded mode
         cache.add(window.key, 0, timeout=window.period + 1)
@@ -89,6 +89,22 @@ def _count(increment: Sequence[Window], read: Sequence[Window] = ()) -> tuple[li
             cache.set(window.key, 1, timeout=window.period + 1)
             counts.append(1)
     return counts, [cache.get(window.key, 0) for window in read]
+
+
+def _count_on_redis(
+    cache: RedisCache, increment: Sequence[Window], read: Sequence[Window]
+) -> tuple[list[int], list[int]]:
+    keys = {window.key: cache.make_and_validate_key(window.key) for window in [*increment, *read]}
+    client = cache._cache.get_client(write=True)
+    with client.pipeline(transaction=False) as pipe:
+        for window in increment:
+            pipe.incr(keys[window.key])
+            pipe.expire(keys[window.key], window.period + 1)
+        for window in read:
+            pipe.get(keys[window.key])
+        replies = pipe.execute()
+    counts = [int(reply) for reply in replies[: 2 * len(increment) : 2]]
+    return counts, [int(reply or 0) for reply in replies[2 * len(increment) :]]
 
 
 class RateLimitThrottle(throttling.BaseThrottle):

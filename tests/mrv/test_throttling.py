@@ -146,3 +146,29 @@ def test_a_good_login_before_the_limit_signs_in_and_resets_the_count(settings) -
     for _ in range(2):  # the count started again: two more failures do not lock
         assert client.post("/accounts/login/", {"username": username, "password": "wrong"}).status_code == 200
     assert get_user_model().objects.get(pk=user.pk).is_active
+
+
+def test_a_redis_that_went_away_lets_requests_through_instead_of_a_500(
+    settings, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 17's fault drill: the Redis of the rate limits restarting answered 500 to every request."""
+    from django.core.cache import caches
+
+    from tests.mrv.own_redis import OwnRedis
+
+    (tmp_path / "redis").mkdir()
+    server = OwnRedis(folder=tmp_path / "redis").start()
+    try:
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": server.url}
+        }
+        settings.MRV_THROTTLE_RATES = {**settings.MRV_THROTTLE_RATES, "user_burst": "2/min"}
+        client = client_with(factories.api_user().token)
+        assert [client.get(ENDPOINT).status_code for _ in range(3)] == [200, 200, 429]  # counted on Redis
+        server.crash()
+        with caplog.at_level("WARNING", logger="mrv.api.throttling"):
+            assert client.get(ENDPOINT).status_code == 200
+        assert "Redis unreachable" in caplog.text
+    finally:
+        server.stop()
+        caches["default"].close()
