@@ -82,6 +82,8 @@ SECTOR_KINDS = {
     ),
 }
 MAX_ROWS = 20_000
+#: Rows read at most, blank ones included (a file of millions of empty rows is refused when reading reaches it).
+MAX_ROWS_READ = 2 * MAX_ROWS
 FORMATS = ("csv", "xlsx")
 
 
@@ -217,6 +219,10 @@ def read_rows(content: bytes, file_format: str) -> list[dict[str, str]]:
         )
     body: list[dict[str, str]] = []
     for number, row in enumerate(rows, start=2):
+        if number > MAX_ROWS_READ + 1:  # blank rows count too: millions of empty rows cost as much to read
+            raise LineFileError(
+                f"at most {MAX_ROWS_READ} rows per file, blank rows included; split the file and import it in parts"
+            )
         if not any(cell not in (None, "") for cell in row):
             continue
         if len(body) == MAX_ROWS:

@@ -109,3 +109,16 @@ def test_a_long_cell_is_refused_with_its_row_and_column() -> None:
 def test_a_nul_character_in_a_cell_is_refused() -> None:
     with pytest.raises(linefiles.LineFileError, match=r"row 2, column 'ref'.*NUL"):
         linefiles.read_rows(b"source,ref\nfuel_combustion,a\x00b\n", "csv")
+
+
+def test_blank_rows_count_towards_the_rows_read() -> None:
+    """Eight million empty lines (what fits in an 8 MiB body) are refused when reading passes the bound,
+    not read to the end (a worker held for seconds per million rows)."""
+    content = b"source,ref\n" + b"\n" * 8_000_000
+    with pytest.raises(
+        linefiles.LineFileError, match=f"at most {linefiles.MAX_ROWS_READ} rows per file, blank"
+    ):
+        linefiles.read_rows(content, "csv")
+    assert linefiles.read_rows(b"source,ref\n" + b"\n" * 100 + b"fuel_combustion,a\n", "csv") == [
+        {"source": "fuel_combustion", "ref": "a"}
+    ]
