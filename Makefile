@@ -100,6 +100,10 @@ drill-faults: venv ## the load test while a gunicorn worker and the Celery worke
 	scripts/locale.sh $(PY)
 	LOADTEST_FAULTS=1 LOADTEST_SECONDS=$(LOADTEST_SECONDS) LOADTEST_CLIENTS=$(LOADTEST_CLIENTS) LOADTEST_WORKERS=$(LOADTEST_WORKERS) $(PY) -m bench.loadtest
 
+drill-restore: venv ## backup and restore drill: pg_dump a loaded mrv_drill_restore, pg_restore it into a new database; verify_audit_chain and aggregates equal
+	scripts/services.sh
+	$(PY) -m bench.restore
+
 messages: venv ## update mrv/locale/zh_Hans's catalogue from the code (makemessages), then compile it
 	cd mrv && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete --no-location
 	scripts/locale.sh $(PY)
