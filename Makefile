@@ -119,7 +119,7 @@ drill-restore: venv ## backup and restore drill: pg_dump a loaded mrv_drill_rest
 	$(PY) -m bench.restore
 
 messages: venv ## update mrv/locale/zh_Hans's catalogue from the code (makemessages), then compile it
-	cd mrv && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete --no-location
+	cd mrv && $(abspath $(PY)) $(abspath manage.py) makemessages -l zh_Hans --no-obsolete --no-location
 	scripts/locale.sh $(PY)
 
 schema: venv ## regenerate and validate openapi.yaml (commit it with the API change)

@@ -69,7 +69,7 @@ def _why(methodology: Methodology, entry: Mapping[str, Any] | None, method: str)
 
 def _differences(
     keys: list[str], lines: list[Mapping[str, Any]], by_key: dict[str, Methodology]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     names: list[str] = []
     for line in lines:
         names.extend(name for name in line["parameters"] if name not in names)

@@ -147,8 +147,9 @@ _STREAM = (
     quantity(
         "carbon_content",
         ("tC/t", "tC/10^4 Nm3", "1"),
-        "carbon per mass (a fraction or tC/t) or per normal volume (tC/10^4 Nm3)",
-        required=True,
+        "carbon per mass (a fraction or tC/t) or per normal volume (tC/10^4 Nm3); required unless the "
+        "methodology carries a materials table (eu-mrr-2018) with the stream's material",
+        default="materials.<material>.carbon_content",
     ),
 )
 _SUBSTITUTE = (

@@ -126,7 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A lock wait longer than this fails (lock_not_available) instead of holding the request: the write
     # views retry it as they retry deadlocks and serialization failures, then answer 503 (mrv/api/retry.py).
     _options = DATABASES["default"]["OPTIONS"].get("options", "")
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c lock_timeout={MRV_DB_LOCK_TIMEOUT_MS}".strip()
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        f"{_options} -c lock_timeout={MRV_DB_LOCK_TIMEOUT_MS}".strip()
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded mode has a web process and a worker writing to one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -360,7 +362,10 @@ _DEV_AUDIT_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"
 MRV_AUDIT_KEY = env.str("MRV_AUDIT_KEY", default="")
 MRV_AUDIT_CHECKPOINT_KEY = env.str("MRV_AUDIT_CHECKPOINT_KEY", default="")
 if PRODUCTION:
-    for _name, _key in (("MRV_AUDIT_KEY", MRV_AUDIT_KEY), ("MRV_AUDIT_CHECKPOINT_KEY", MRV_AUDIT_CHECKPOINT_KEY)):
+    for _name, _key in (
+        ("MRV_AUDIT_KEY", MRV_AUDIT_KEY),
+        ("MRV_AUDIT_CHECKPOINT_KEY", MRV_AUDIT_CHECKPOINT_KEY),
+    ):
         if (_key or _name == "MRV_AUDIT_KEY") and (
             len(_key) < 32 or _key in (_DEV_AUDIT_KEY, SECRET_KEY, _DEV_SECRET_KEY)
         ):

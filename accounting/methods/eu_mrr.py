@@ -12,6 +12,7 @@ Each method reads its line and calls a pure formula function of plain Decimals.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from accounting.lines import Emission, LineReader
 from accounting.methodologies import Methodology
@@ -225,7 +226,7 @@ def carbon_mass_balance_eu_mrr(line: LineReader, methodology: Methodology) -> Em
     )
 
 
-def _technology(line: LineReader, methodology: Methodology, keys: tuple[str, str]) -> dict:
+def _technology(line: LineReader, methodology: Methodology, keys: tuple[str, str]) -> dict[str, Any]:
     technologies = methodology.section("cell_technologies")
     if all(line.has(key) for key in keys) and not line.has("cell_technology"):
         return {}

@@ -54,15 +54,29 @@ class ComparedTotals(serializers.Serializer):
     difference_from_first = s.DecimalString(help_text="this total minus the first methodology's")
 
 
+class ComparedRounding(serializers.Serializer):
+    places = serializers.IntegerField(help_text="decimal places of reported figures")
+    mode = serializers.CharField(help_text="rounding mode, e.g. half_up")
+
+
+class ComparedMethodology(serializers.Serializer):
+    """One methodology version of a comparison."""
+
+    key = serializers.CharField(help_text="code@version")
+    code = serializers.CharField()
+    version = serializers.CharField()
+    c_to_co2 = s.DecimalString(help_text="carbon to CO2 factor")
+    gwp = serializers.CharField(help_text="GWP set (AR5, ...)")
+    rounding = ComparedRounding()
+
+
 class CompareOutput(serializers.Serializer):
     """The same lines under several methodologies: per line the figures side by side (keyed by
     ``code@version``) and the parameters that differ with why (measured, each regime's default with its
     table and confidence, or not used by that regime's method); totals per methodology; and each
     methodology's full result."""
 
-    methodologies = serializers.ListField(
-        child=serializers.DictField(), help_text="key (code@version), code, version, c_to_co2, gwp, rounding"
-    )
+    methodologies = ComparedMethodology(many=True)
     sector = serializers.CharField(allow_null=True)
     year = serializers.IntegerField(allow_null=True)
     lines = s.LineResultsField(help_text="per line: ref, source, figures by methodology, differences")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -79,20 +79,26 @@ class PlanPage(serializers.Serializer):
     results = PlanOutput(many=True)
 
 
+@extend_schema_field(PlanSourceOutput(many=True))
+class PlanSourcesField(serializers.ListField):
+    """The plan's sources as sent: validated field by field in :mod:`mrv.domain.plans` (with pointers);
+    documented with the shape they are read back in."""
+
+    child = serializers.DictField()
+
+
 class PlanInput(serializers.Serializer):
     facility = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     valid_from = serializers.DateField()
     methodology = serializers.CharField(max_length=32)
-    sources = serializers.ListField(
-        child=serializers.DictField(), help_text="[{ref, source, description, parameters: {NAME: {...}}}]"
-    )
+    sources = PlanSourcesField(help_text="[{ref, source, description, parameters: {NAME: {...}}}]")
     quality_assurance = serializers.CharField(allow_blank=True, required=False, default="")
 
 
 class PlanUpdateInput(serializers.Serializer):
     valid_from = serializers.DateField(required=False)
     methodology = serializers.CharField(max_length=32, required=False)
-    sources = serializers.ListField(child=serializers.DictField(), required=False)
+    sources = PlanSourcesField(required=False)
     quality_assurance = serializers.CharField(allow_blank=True, required=False)
 
 

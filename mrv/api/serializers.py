@@ -364,14 +364,17 @@ class ReportSummaryOutput(serializers.Serializer):
     due_date = serializers.DateField(
         allow_null=True, help_text="monthly reports: the month's end + the methodology's deposit_due_days"
     )
-    late = serializers.BooleanField(allow_null=True, help_text="monthly reports: deposited after due_date, or overdue")
+    late = serializers.BooleanField(
+        allow_null=True, help_text="monthly reports: deposited after due_date, or overdue"
+    )
     deposit_status = serializers.ChoiceField(
         choices=["on_time", "late", "pending", "overdue"], allow_null=True, help_text="monthly reports"
     )
     deposited_at = serializers.DateTimeField(allow_null=True, help_text="the first submission (revision 1)")
     due_days = serializers.IntegerField(allow_null=True)
     due_days_source = serializers.CharField(
-        allow_null=True, help_text="the methodology version giving due_days, or 'default' (40) when it has none"
+        allow_null=True,
+        help_text="the methodology version giving due_days, or 'default' (40) when it has none",
     )
 
 

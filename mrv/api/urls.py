@@ -29,12 +29,16 @@ urlpatterns = [
     path("facilities/", reporting.FacilityListView.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", reporting.FacilityDetailView.as_view(), name="facility-detail"),
     path(
-        "facilities/<int:pk>/monitoring-plan/", plans.FacilityPlanView.as_view(), name="facility-monitoring-plan"
+        "facilities/<int:pk>/monitoring-plan/",
+        plans.FacilityPlanView.as_view(),
+        name="facility-monitoring-plan",
     ),
     path("monitoring-plans/", plans.PlanListView.as_view(), name="monitoring-plan-list"),
     path("monitoring-plans/<int:pk>/", plans.PlanDetailView.as_view(), name="monitoring-plan-detail"),
     path("monitoring-plans/<int:pk>/submit/", plans.PlanSubmitView.as_view(), name="monitoring-plan-submit"),
-    path("monitoring-plans/<int:pk>/approve/", plans.PlanApproveView.as_view(), name="monitoring-plan-approve"),
+    path(
+        "monitoring-plans/<int:pk>/approve/", plans.PlanApproveView.as_view(), name="monitoring-plan-approve"
+    ),
     path("monitoring-plans/<int:pk>/return/", plans.PlanReturnView.as_view(), name="monitoring-plan-return"),
     path("reports/", reporting.ReportListView.as_view(), name="report-list"),
     path("reports/lines/template/", reporting.LineTemplateView.as_view(), name="report-line-template"),

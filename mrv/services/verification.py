@@ -168,7 +168,14 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
         if job.kind == Job.Kind.RECALCULATION:
             job.completed_at = job.checked_at
         job.save(
-            update_fields=["status", "checked_at", "progress", "recalculation", "completed_at", "monitoring_plan"]
+            update_fields=[
+                "status",
+                "checked_at",
+                "progress",
+                "recalculation",
+                "completed_at",
+                "monitoring_plan",
+            ]
         )
         if job.kind == Job.Kind.VERIFICATION and job.revision.status in (
             RevisionStatus.SUBMITTED,
