@@ -1,4 +1,4 @@
-# Production image: gunicorn for the web process, the same image for Celery worker and beat.
+# Production image: gunicorn for the web process (config/gunicorn.py), the same image for Celery worker and beat.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,4 +28,5 @@ RUN useradd --system --home-dir /app mrv \
 USER mrv
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "sync", "--workers", "2", "--access-logfile", "-"]
+# Workers, timeouts and max requests from the environment (MRV_WEB_*): see config/gunicorn.py.
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]

@@ -18,6 +18,7 @@ none on mrv_facility (the old pattern showed RowShareLock there: FOR UPDATE of t
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -47,7 +48,8 @@ def draft_report(client: Any, facility: Any, year: int) -> int:
 
 
 def job_of(report_id: int) -> VerificationJob:
-    return VerificationJob.objects.get(revision__report_id=report_id)
+    job: VerificationJob = VerificationJob.objects.get(revision__report_id=report_id)
+    return job
 
 
 def in_thread_with_pid(call: Callable[[], Any]) -> tuple[InThread, list[int]]:
@@ -106,7 +108,7 @@ def test_submits_on_two_facilities_and_the_checks_runs_of_both_do_not_deadlock(
             InThread(submit(client_b, now_b, "deadline-b")),
         ]
         wait_until_sessions_wait_for_locks(2)
-        runs = [in_thread_with_pid(lambda job=job: checks_run(job_id=job)) for job in jobs]
+        runs = [in_thread_with_pid(functools.partial(checks_run, job_id=job)) for job in jobs]
         wait_until_sessions_wait_for_locks(4)
         # the runs hold their job locks, wait for their audit appends, and hold no lock on a facility
         worker_pids = [pid[0] for _, pid in runs]

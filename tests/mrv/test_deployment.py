@@ -14,9 +14,9 @@ from django.conf import settings
 ROOT = Path(settings.BASE_DIR)
 
 
-def variables_read_by_settings() -> set[str]:
-    """Names passed to the one environment reader ``env`` in config/settings.py."""
-    tree = ast.parse((ROOT / "config" / "settings.py").read_text(encoding="utf-8"))
+def variables_read_by_settings(module: str = "settings.py") -> set[str]:
+    """Names passed to the one environment reader ``env`` in config/settings.py (or config/<module>)."""
+    tree = ast.parse((ROOT / "config" / module).read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
@@ -43,7 +43,8 @@ def test_settings_read_the_documented_variables() -> None:
 
 def test_every_variable_read_by_settings_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert [name for name in sorted(variables_read_by_settings()) if f"`{name}`" not in readme] == []
+    read = variables_read_by_settings() | variables_read_by_settings("gunicorn.py")
+    assert [name for name in sorted(read) if f"`{name}`" not in readme] == []
 
 
 def test_docker_compose_services_and_their_environment() -> None:
@@ -51,6 +52,7 @@ def test_docker_compose_services_and_their_environment() -> None:
     services = compose["services"]
     assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
     read = variables_read_by_settings()
+    gunicorn = variables_read_by_settings("gunicorn.py")  # the web service's process reads those too
     for name in ("web", "worker", "beat"):
         environment = services[name].get("environment") or {}
         keys = (
@@ -59,8 +61,95 @@ def test_docker_compose_services_and_their_environment() -> None:
             else [item.split("=", 1)[0] for item in environment]
         )
         assert {"DATABASE_URL", "CELERY_BROKER_URL", "MRV_SECRET_KEY"} <= set(keys), name
-        unknown = sorted(set(keys) - read)
+        unknown = sorted(set(keys) - read - (gunicorn if name == "web" else set()))
         assert unknown == [], f"{name} sets variables that settings never read: {unknown}"
+
+
+def test_web_runs_gunicorn_with_its_config_file_and_no_access_log() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    web = compose["services"]["web"]
+    assert web["command"] == ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]' in dockerfile
+    assert "access-log" not in dockerfile + str(web["command"])
+    # several workers: the metrics folder of prometheus_client's multiprocess mode, in memory
+    folder = web["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert web["tmpfs"] == [folder]
+    assert {
+        "MRV_WEB_WORKERS",
+        "MRV_WEB_TIMEOUT",
+        "MRV_WEB_GRACEFUL_TIMEOUT",
+        "MRV_WEB_KEEPALIVE",
+        "MRV_WEB_MAX_REQUESTS",
+        "MRV_WEB_MAX_REQUESTS_JITTER",
+    } <= set(web["environment"]) & variables_read_by_settings("gunicorn.py")
+
+
+def gunicorn_settings(environment: dict[str, str]) -> dict[str, str]:
+    """Gunicorn's resolved settings (``--print-config``) under ``environment``."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    shown = subprocess.run(
+        [gunicorn, "--config", "config/gunicorn.py", "--print-config", "config.wsgi"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    return {
+        name.strip(): value.strip()
+        for name, _, value in (line.partition("=") for line in shown.stdout.splitlines())
+        if value
+    }
+
+
+def test_gunicorn_settings_come_from_the_environment() -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MRV_WEB_", "PROMETHEUS_"))}
+    defaults = gunicorn_settings(base)
+    assert (defaults["workers"], defaults["worker_class"], defaults["accesslog"]) == ("2", "sync", "None")
+    assert (defaults["timeout"], defaults["graceful_timeout"], defaults["keepalive"]) == ("60", "30", "5")
+    assert (defaults["max_requests"], defaults["max_requests_jitter"]) == ("1000", "100")
+    chosen = gunicorn_settings(
+        {
+            **base,
+            "MRV_WEB_WORKERS": "5",
+            "MRV_WEB_TIMEOUT": "120",
+            "MRV_WEB_GRACEFUL_TIMEOUT": "45",
+            "MRV_WEB_KEEPALIVE": "75",
+            "MRV_WEB_MAX_REQUESTS": "400",
+            "MRV_WEB_MAX_REQUESTS_JITTER": "40",
+            "MRV_WEB_BIND": "127.0.0.1:9000",
+        }
+    )
+    assert [chosen[name] for name in ("workers", "timeout", "graceful_timeout", "keepalive")] == [
+        "5",
+        "120",
+        "45",
+        "75",
+    ]
+    assert (chosen["max_requests"], chosen["max_requests_jitter"], chosen["bind"]) == (
+        "400",
+        "40",
+        "['127.0.0.1:9000']",
+    )
+
+
+def test_gunicorn_empties_the_metrics_folder_when_it_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "prometheus"
+    (folder / "old").mkdir(parents=True)
+    (folder / "counter_1234.db").write_bytes(b"an earlier run's counts")
+    (folder / "old" / "gauge_livesum_1234.db").write_bytes(b"")
+    script = (
+        "import pathlib, runpy, sys; hooks = runpy.run_path('config/gunicorn.py'); hooks['on_starting'](None); "
+        "print(sorted(p.name for p in pathlib.Path(sys.argv[1]).iterdir()))"
+    )
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    emptied = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert emptied.returncode == 0, emptied.stderr
+    assert emptied.stdout.strip() == "[]"
+    assert folder.is_dir()
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
