@@ -67,6 +67,9 @@ max_requests = env.int("MRV_WEB_MAX_REQUESTS", 1000)
 max_requests_jitter = env.int("MRV_WEB_MAX_REQUESTS_JITTER", 100)
 accesslog = None
 errorlog = "-"
+# Gunicorn 27's control socket (a Unix socket under the user's home, for gunicornc) is not used: the
+# container is managed with signals (TERM, HUP, TTIN/TTOU), and the image's home is not writable.
+control_socket_disable = True
 # Each worker's heartbeat file in memory, not on a container's overlay filesystem (a slow disk write
 # would look like a silent worker).
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None

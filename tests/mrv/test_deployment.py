@@ -109,6 +109,7 @@ def test_gunicorn_settings_come_from_the_environment() -> None:
     assert (defaults["workers"], defaults["worker_class"], defaults["accesslog"]) == ("2", "sync", "None")
     assert (defaults["timeout"], defaults["graceful_timeout"], defaults["keepalive"]) == ("60", "30", "5")
     assert (defaults["max_requests"], defaults["max_requests_jitter"]) == ("1000", "100")
+    assert defaults["control_socket_disable"] == "True"
     chosen = gunicorn_settings(
         {
             **base,
