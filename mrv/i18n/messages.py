@@ -297,6 +297,7 @@ SERVICE = (
         " decompression bomb"
     ),
     gettext_noop("at most {rows} rows per file; split the file and import it in parts"),
+    gettext_noop("at most {rows} rows per file, blank rows included; split the file and import it in parts"),
     gettext_noop(
         "the CSV file starts with a UTF-8 mark but is not UTF-8 (byte {byte}); save it as 'CSV UTF-8'"
         " from the spreadsheet program"

@@ -128,3 +128,13 @@ def workers(transactional_db: None, tmp_path: Path, own_redis: OwnRedis, setting
         for worker in pool.started:
             worker.stop()
         app.conf.task_default_queue = previous
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts and ends in the default language (a request in zh-Hans leaves it active)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
