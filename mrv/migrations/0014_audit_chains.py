@@ -17,13 +17,28 @@
 
 import hashlib
 import hmac
+import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
 
-from mrv.domain.canonical import canonical_json
+
+
+def _canonical_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not canonical JSON")
+
+
+def canonical_json(value: Any) -> bytes:
+    """A frozen copy of mrv.domain.canonical.canonical_json as it was at this migration: a later change
+    there must not make an intact history look broken to this migration."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical_default
+    ).encode("utf-8")
 
 GENESIS = "0" * 64
 

@@ -81,10 +81,12 @@ def sector_comparison(*, sector: str, year: int) -> list[dict[str, Any]]:
 
 def facility_comparison(*, sectors: list[str], year: int) -> list[dict[str, Any]]:
     """The comparison as the API and the dashboard show it: figures presented (6 decimals)."""
-    facilities = {f.pk: f for f in Facility.objects.all()}
+    by_sector = {sector: sector_comparison(sector=sector, year=year) for sector in sectors}
+    compared = {entry["facility"] for entries in by_sector.values() for entry in entries}
+    facilities = {f.pk: f for f in Facility.objects.filter(pk__in=compared)}  # only those compared
     rows = []
     for sector in sectors:
-        entries = sector_comparison(sector=sector, year=year)
+        entries = by_sector[sector]
         values = [e["direct_intensity"] for e in entries]
         band = (percentile(values, LOW_PERCENTILE), percentile(values, HIGH_PERCENTILE)) if values else None
         for entry in entries:

@@ -222,7 +222,7 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
     else:  # the independent recalculation under the revision's own methodology version
         calculation = revision_calculation(report=report, revision=revision, lines=lines)
     total = calculation.totals.total
-    stored_total = Decimal(str((revision.totals.get("totals") or {}).get("total", "0")))
+    stored_total = _stored_figure(revision, "total")
     recalculation = {
         "methodology": calculation.methodology.code,
         "methodology_version": calculation.methodology.version,
@@ -297,7 +297,7 @@ def _monthly_direct(report: Report) -> tuple[Decimal | None, int]:
     for monthly_report in monthly:
         revision = monthly_report.revisions.exclude(status=RevisionStatus.DRAFT).order_by("-number").first()
         if revision is not None:
-            total += Decimal(str(revision.totals["totals"]["direct"]))
+            total += _stored_figure(revision, "direct")
             count += 1
     return (total if count else None), count
 
@@ -479,10 +479,15 @@ def materiality_figures(*, reported_total: Decimal, misstatements: Iterable[Deci
     }
 
 
+def _stored_figure(revision: ReportRevision, name: str) -> Decimal:
+    """A stored total of a revision (``total``, ``direct``...): 0 where the revision stored none."""
+    return Decimal(str(((revision.totals or {}).get("totals") or {}).get(name, "0")))
+
+
 def materiality(job: VerificationJob) -> dict[str, Any]:
     """Materiality of a job's misstatements against the revision's reported total: those of the
     verifier's own findings and of the automated findings the verifier turned into misstatements."""
-    total = Decimal(str(((job.revision.totals or {}).get("totals") or {}).get("total", "0")))
+    total = _stored_figure(job.revision, "total")
     return materiality_figures(
         reported_total=total,
         misstatements=(f.misstatement_co2e for f in job.findings.all() if f.misstatement_co2e is not None),
