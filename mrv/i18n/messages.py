@@ -193,6 +193,9 @@ ENGINE = (
 
 #: The Django layer's errors: services, views, validators, line files.
 SERVICE = (
+    gettext_noop(
+        "Authorization: Bearer is not read by this API: send the same key as 'Authorization: Token <key>'."
+    ),
     gettext_noop("a group_by key is repeated"),
     gettext_noop("The request body is larger than this service accepts (MRV_MAX_BODY_BYTES)."),
     gettext_noop(
