@@ -41,8 +41,9 @@ class JobTask(Task):
 
     abstract = True
 
-    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
-        raise NotImplementedError
+    #: How a job of this kind is ended ``failed`` from outside its run, ``(job_id, code, reason)`` →
+    #: whether this call ended it; each job kind's task class names its service.
+    fail_job: Any
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         if isinstance(exc, TimeLimitExceeded):  # in the worker's main process: the run was killed
@@ -66,14 +67,16 @@ class JobTask(Task):
 class VerificationTask(JobTask):
     abstract = True
 
-    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
+    @staticmethod
+    def fail_job(job_id: int, code: str, reason: str) -> bool:
         return job_fail(job_id=job_id, reason=reason, nowait=True)
 
 
 class ImportTask(JobTask):
     abstract = True
 
-    def fail_job(self, job_id: int, code: str, reason: str) -> bool:
+    @staticmethod
+    def fail_job(job_id: int, code: str, reason: str) -> bool:
         return import_job_fail(job_id=job_id, code=code, detail=reason, nowait=True)
 
 

@@ -192,6 +192,16 @@ def anode_consumption(line: LineReader, methodology: Methodology) -> Emission:
     )
 
 
+def current_efficiency_percent(line: LineReader) -> Decimal:
+    """The line's ``current_efficiency`` in percent: a plain value above 1 is a percentage (95 → 95 %);
+    a fraction or a ``%`` quantity is a fraction. Zero is refused (the overvoltage formula divides by it)."""
+    efficiency = line.fraction("current_efficiency", upper=Decimal(100))
+    percent = efficiency if efficiency > ONE else efficiency * 100
+    if percent == ZERO:
+        line.fail("current_efficiency", "out_of_range", "current_efficiency must be above 0")
+    return percent
+
+
 def _technology(line: LineReader, methodology: Methodology, *, required: bool) -> dict[str, Any]:
     technologies = methodology.section("cell_technologies")
     if not required and not line.has("cell_technology"):
@@ -256,11 +266,7 @@ def _overvoltage(line: LineReader, methodology: Methodology, production: Decimal
         line, methodology, required=not (line.has("overvoltage_coefficient") and line.has("c2f6_ratio"))
     )
     overvoltage = line.coefficient("overvoltage_mv", "mV")
-    efficiency = line.fraction("current_efficiency", upper=Decimal(100))
-    # A plain value above 1 is a percentage (95 → 95 %); a fraction or a % quantity is a fraction.
-    percent = efficiency if efficiency > ONE else efficiency * 100
-    if percent == ZERO:
-        line.fail("current_efficiency", "out_of_range", "current_efficiency must be above 0")
+    percent = current_efficiency_percent(line)
     coefficient = line.coefficient(
         "overvoltage_coefficient",
         OVERVOLTAGE_UNIT,

@@ -22,6 +22,7 @@ from accounting.methods.aluminium import (
     SLOPE_UNIT,
     anode_baking,
     anode_consumption,
+    current_efficiency_percent,
     pfc_overvoltage,
     pfc_slope,
 )
@@ -297,10 +298,7 @@ def anode_effect_eu_mrr(line: LineReader, methodology: Methodology) -> Emission:
     else:
         technology = _technology(line, methodology, ("overvoltage_coefficient", "c2f6_ratio"))
         overvoltage = line.coefficient("overvoltage_mv", "mV")
-        efficiency = line.fraction("current_efficiency", upper=Decimal(100))
-        percent = efficiency if efficiency > ONE else efficiency * 100
-        if percent == ZERO:
-            line.fail("current_efficiency", "out_of_range", "current_efficiency must be above 0")
+        percent = current_efficiency_percent(line)
         coefficient = line.coefficient(
             "overvoltage_coefficient",
             OVERVOLTAGE_UNIT,

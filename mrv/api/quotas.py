@@ -17,6 +17,7 @@ than one request refuses that request in every window: keep it above the largest
 
 from __future__ import annotations
 
+import abc
 import io
 import re
 import time
@@ -53,11 +54,12 @@ def _charge(key: str, lines: int, timeout: int) -> int:
         return lines
 
 
-class LineQuotaThrottle(throttling.BaseThrottle):
+class LineQuotaThrottle(throttling.BaseThrottle, abc.ABC):
     """Charges a request's activity lines to its user's quota; subclasses say how many lines it has."""
 
+    @abc.abstractmethod
     def lines(self, request: Any) -> int:
-        raise NotImplementedError
+        """How many activity lines ``request`` carries."""
 
     def allow_request(self, request: Any, view: Any) -> bool:
         self._wait: float | None = None
