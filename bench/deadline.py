@@ -229,6 +229,30 @@ def verifier_loop(client: Client, stop: threading.Event) -> None:
         stop.wait(0.5)
 
 
+def report_latencies(tally: Tally, elapsed: float) -> tuple[Counter[int], int]:
+    """Print throughput and per-operation rate, p50/p95/p99/max and statuses; return the answers by
+    status and the count of 5xx or no answer (status 0)."""
+    total = sum(tally.statuses.values())
+    print(f"\n{total} requests in {elapsed:.1f} s: {total / elapsed:.1f} requests/s")
+    print(
+        f"\n  {'operation':<10} {'count':>6} {'per s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'max ms':>7}  statuses"
+    )
+    for operation, samples in sorted(tally.latencies.items()):
+        statuses = ", ".join(
+            f"{status}: {count}" for (op, status), count in sorted(tally.statuses.items()) if op == operation
+        )
+        print(
+            f"  {operation:<10} {len(samples):>6} {len(samples) / elapsed:>6.1f} "
+            f"{statistics.median(samples) * 1000:>7.0f} {percentile(samples, 0.95) * 1000:>7.0f} "
+            f"{percentile(samples, 0.99) * 1000:>7.0f} {max(samples) * 1000:>7.0f}  {statuses}"
+        )
+    by_status = Counter[int]()
+    for (_, status), count in tally.statuses.items():
+        by_status[status] += count
+    return by_status, sum(count for status, count in by_status.items() if status >= 500 or status == 0)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -427,24 +451,7 @@ def run(
     detected = deadlocks(database) - deadlocks_before
     processes.stop()
 
-    total = sum(tally.statuses.values())
-    print(f"\n{total} requests in {elapsed:.1f} s: {total / elapsed:.1f} requests/s")
-    print(
-        f"\n  {'operation':<9} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses"
-    )
-    for operation, samples in sorted(tally.latencies.items()):
-        statuses = ", ".join(
-            f"{status}: {count}" for (op, status), count in sorted(tally.statuses.items()) if op == operation
-        )
-        print(
-            f"  {operation:<9} {len(samples):>6} {statistics.median(samples) * 1000:>8.0f} "
-            f"{percentile(samples, 0.95) * 1000:>8.0f} {percentile(samples, 0.99) * 1000:>8.0f} "
-            f"{max(samples) * 1000:>8.0f}  {statuses}"
-        )
-    by_status = Counter[int]()
-    for (_, status), count in tally.statuses.items():
-        by_status[status] += count
-    server_errors = sum(count for status, count in by_status.items() if status >= 500 or status == 0)
+    by_status, server_errors = report_latencies(tally, elapsed)
     print(f"\n  statuses: {dict(sorted(by_status.items()))}; 5xx or no answer: {server_errors}")
     logged = (folder / "gunicorn.log").read_text(errors="replace")
     print(

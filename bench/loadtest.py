@@ -41,7 +41,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -60,7 +59,7 @@ from bench.deadline import (
     check,
     free_port,
     fresh_database,
-    percentile,
+    report_latencies,
     verifier_loop,
     wait_until,
 )
@@ -498,25 +497,8 @@ def run(
         thread.join()
     elapsed = time.perf_counter() - start
 
-    total = sum(tally.statuses.values())
-    print(f"\n{total} requests in {elapsed:.1f} s: {total / elapsed:.1f} requests/s")
-    print(
-        f"\n  {'operation':<10} {'count':>6} {'per s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7}  statuses"
-    )
-    for operation, samples in sorted(tally.latencies.items()):
-        statuses = ", ".join(
-            f"{status}: {count}" for (op, status), count in sorted(tally.statuses.items()) if op == operation
-        )
-        print(
-            f"  {operation:<10} {len(samples):>6} {len(samples) / elapsed:>6.1f} "
-            f"{statistics.median(samples) * 1000:>7.0f} {percentile(samples, 0.95) * 1000:>7.0f} "
-            f"{percentile(samples, 0.99) * 1000:>7.0f} {max(samples) * 1000:>7.0f}  {statuses}"
-        )
-    by_status = Counter[int]()
-    for (_, status), count in tally.statuses.items():
-        by_status[status] += count
-    server_errors = sum(count for status, count in by_status.items() if status >= 500 or status == 0)
+    by_status, server_errors = report_latencies(tally, elapsed)
+    total = sum(by_status.values())
     retryable = sum(client.retryable.total() for client in loads)
     unexpected = [line for client in loads for line in client.unexpected]
     print(f"\n  statuses: {dict(sorted(by_status.items()))}")
