@@ -224,6 +224,12 @@ class ReportRevision(models.Model):
     digest = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the canonical JSON of the inputs"
     )
+    cbam = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="CBAM process data of an annual report (installation, processes, goods, precursors), "
+        "validated by accounting.cbam; frozen with the revision",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_by = models.ForeignKey(

@@ -176,7 +176,7 @@ class ReportListView(APIView):
     def post(self, request: Request) -> Response:
         def perform() -> tuple[int, dict[str, Any]]:
             data = s.ReportInput(
-                data={k: v for k, v in request.data.items() if k != "lines"}
+                data={k: v for k, v in request.data.items() if k not in ("lines", "cbam")}
                 if isinstance(request.data, dict)
                 else request.data
             )
@@ -203,6 +203,7 @@ class ReportListView(APIView):
                 methodology=values.get("methodology"),
                 methodology_version=values.get("methodology_version"),
                 lines=lines,
+                cbam=request.data.get("cbam"),
             )
             return 201, s.ReportDetailOutput(
                 s.report_detail(draft.report, draft.revision, lines=lines, calculation=draft.calculation)
@@ -226,7 +227,7 @@ class ReportDetailView(APIView):
         report = report_for(request, pk)
         require(request, IsOperator)
         data = s.ReportUpdateInput(
-            data={k: v for k, v in request.data.items() if k != "lines"}
+            data={k: v for k, v in request.data.items() if k not in ("lines", "cbam")}
             if isinstance(request.data, dict)
             else request.data
         )
@@ -237,6 +238,9 @@ class ReportDetailView(APIView):
             methodology=data.validated_data.get("methodology"),
             methodology_version=data.validated_data.get("methodology_version"),
             lines=_lines(request, required=False),
+            cbam=request.data["cbam"]
+            if isinstance(request.data, dict) and "cbam" in request.data
+            else report_services.UNCHANGED,
         )
         return Response(
             s.ReportDetailOutput(

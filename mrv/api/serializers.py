@@ -168,6 +168,7 @@ def report_detail(
         **report_summary(report, revision),
         "lines": lines,
         "results": [result.as_json() for result in calculation.lines],
+        "cbam": revision.cbam,
     }
 
 
@@ -190,6 +191,20 @@ class DecimalString(serializers.DecimalField):
             return value
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         return plain(number if self.places is None else present(number, self.places))
+
+
+CBAM_HELP = (
+    "annual reports: CBAM process data, the body of POST /api/v1/cbam/embedded-emissions/ without year "
+    "(installation defaults to the facility); checked like that body, errors point into /cbam"
+)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class CbamDataField(serializers.Field):
+    """A revision's CBAM process data as stored (numbers as text): passed through."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 @extend_schema_field(schemas.ACTIVITY_LINES)
@@ -306,6 +321,7 @@ class ReportCreate(ReportInput):
         help_text="the activity lines (validated by the engine, errors with pointers); omit them to create "
         "an empty draft and fill it by import",
     )
+    cbam = CbamDataField(required=False, allow_null=True, help_text=CBAM_HELP)
 
 
 class ReportUpdate(ReportUpdateInput):
@@ -313,6 +329,9 @@ class ReportUpdate(ReportUpdateInput):
 
     lines = ActivityLinesField(
         required=False, help_text="the lines replacing the draft's (omit to keep them)"
+    )
+    cbam = CbamDataField(
+        required=False, allow_null=True, help_text=CBAM_HELP + "; omit to keep the draft's, null removes it"
     )
 
 
@@ -383,6 +402,7 @@ class ReportDetailOutput(ReportSummaryOutput):
 
     lines = ActivityLinesField()
     results = LineResultsField()
+    cbam = CbamDataField(allow_null=True, help_text="the revision's CBAM process data (null: none)")
 
 
 def paginated(name: str, child: type[serializers.Serializer]) -> type[serializers.Serializer]:

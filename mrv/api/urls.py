@@ -6,6 +6,7 @@ from mrv.api import (
     aggregates,
     assignment,
     calculation,
+    cbam,
     deposits,
     documents,
     plans,
@@ -19,6 +20,7 @@ app_name = "api"
 urlpatterns = [
     path("calculate/", calculation.CalculateView.as_view(), name="calculate"),
     path("calculate/compare/", calculation.CompareView.as_view(), name="calculate-compare"),
+    path("cbam/embedded-emissions/", cbam.EmbeddedEmissionsView.as_view(), name="cbam-embedded-emissions"),
     path("auth/tokens/", tokens.TokenListView.as_view(), name="token-list"),
     path("auth/tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
     path("methodologies/", calculation.MethodologyListView.as_view(), name="methodology-list"),
@@ -51,6 +53,11 @@ urlpatterns = [
         "reports/<int:pk>/revisions/<int:number>/copy-of-record.pdf",
         documents.CopyOfRecordView.as_view(),
         name="report-copy-of-record",
+    ),
+    path(
+        "reports/<int:pk>/cbam-communication/",
+        cbam.CbamCommunicationView.as_view(),
+        name="report-cbam-communication",
     ),
     path(
         "reports/<int:pk>/lines/import/",

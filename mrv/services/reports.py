@@ -27,11 +27,14 @@ from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
+from mrv.services.cbam import cbam_checked
 from mrv.services.rollup import rollup_replace
 from mrv.services.rows import insert_parts, mark_saved
 
 Status = ReportRevision.Status
 ZERO = Decimal(0)
+#: ``report_update(cbam=UNCHANGED)``: the draft keeps its CBAM data.
+UNCHANGED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,17 @@ def _calculate(
 
 
 def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[Any]) -> str:
-    return digest(
-        {
-            "facility": report.facility_id,
-            "year": report.year,
-            "month": report.month,
-            "methodology": revision.methodology,
-            "methodology_version": revision.methodology_version,
-            "lines": list(lines),
-        }
-    )
+    content = {
+        "facility": report.facility_id,
+        "year": report.year,
+        "month": report.month,
+        "methodology": revision.methodology,
+        "methodology_version": revision.methodology_version,
+        "lines": list(lines),
+    }
+    if revision.cbam is not None:  # only then: the digests of revisions without CBAM data stay as they were
+        content["cbam"] = revision.cbam
+    return digest(content)
 
 
 def _apply_totals(*, revision: ReportRevision, calculation: Calculation) -> None:
@@ -180,6 +184,7 @@ def report_create(
     methodology: str | None,
     lines: Any = None,
     methodology_version: str | None = None,
+    cbam: Any = None,
 ) -> Draft:
     """A new report with its first revision as a calculated draft (409 when the period has a report).
 
@@ -196,6 +201,7 @@ def report_create(
         methodology_version=methodology_version,
         lines=lines,
     )
+    cbam = cbam_checked(facility=facility, year=year, month=month, data=cbam)
     try:
         with transaction.atomic():
             report = Report(
@@ -206,7 +212,7 @@ def report_create(
                 month=month,
                 created_by=by,
             )
-            revision = ReportRevision(report=report, number=1, created_by=by)
+            revision = ReportRevision(report=report, number=1, created_by=by, cbam=cbam)
             _apply_totals(revision=revision, calculation=calculation)
             _insert_report(report=report, revision=revision)
             _insert_lines(revision=revision, lines=lines, calculation=calculation)
@@ -253,9 +259,15 @@ def _insert_report(*, report: Report, revision: ReportRevision) -> None:
 
 
 def _new_revision(
-    *, report: Report, number: int, by: AbstractBaseUser, lines: Sequence[Any], calculation: Calculation
+    *,
+    report: Report,
+    number: int,
+    by: AbstractBaseUser,
+    lines: Sequence[Any],
+    calculation: Calculation,
+    cbam: Any = None,
 ) -> ReportRevision:
-    revision = ReportRevision(report=report, number=number, created_by=by)
+    revision = ReportRevision(report=report, number=number, created_by=by, cbam=cbam)
     _apply_totals(revision=revision, calculation=calculation)
     revision.save(force_insert=True)
     _insert_lines(revision=revision, lines=lines, calculation=calculation)
@@ -284,8 +296,10 @@ def report_update(
     methodology: str | None = None,
     lines: Any = None,
     methodology_version: str | None = None,
+    cbam: Any = UNCHANGED,
 ) -> Draft:
-    """Replace the draft's lines and/or methodology and recalculate.
+    """Replace the draft's lines and/or methodology and recalculate; ``cbam`` replaces its CBAM data
+    (None removes it; :data:`UNCHANGED` keeps it).
 
     The draft keeps its methodology version unless the request names a methodology (then its latest
     version) or a ``methodology_version``.
@@ -302,6 +316,11 @@ def report_update(
         methodology_version=methodology_version,
         lines=lines,
     )
+    if cbam is not UNCHANGED:
+        revision.cbam = cbam_checked(
+            facility=report.facility, year=report.year, month=report.month, data=cbam
+        )
+        revision.save(update_fields=["cbam"])
     _replace_lines(revision=revision, lines=lines, calculation=calculation)
     audit_record(
         actor=by,
@@ -309,7 +328,7 @@ def report_update(
         object_type="report",
         object_id=report.pk,
         facility=report.facility,
-        data={"revision": revision.number, "lines": revision.line_count},
+        data={"revision": revision.number, "lines": revision.line_count, "cbam": revision.cbam is not None},
     )
     return Draft(report, revision, calculation)
 
@@ -387,7 +406,7 @@ def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
         sector=report.sector, year=report.year, methodology=latest.methodology, lines=lines
     )
     revision = _new_revision(
-        report=report, number=latest.number + 1, by=by, lines=lines, calculation=calculation
+        report=report, number=latest.number + 1, by=by, lines=lines, calculation=calculation, cbam=latest.cbam
     )
     _sync(report, revision)
     audit_record(
