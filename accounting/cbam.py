@@ -517,7 +517,8 @@ class _Fields:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def add(self, pointer: str, code: str, detail: str) -> None:
+    def fail(self, pointer: str, code: str, detail: str) -> None:
+        """Record the error of the field at ``pointer`` (reading goes on)."""
         self.errors.append(FieldError(pointer, code, detail))
 
     def unknown(self, data: Mapping[str, Any], pointer: str, allowed: frozenset[str]) -> bool:
@@ -526,7 +527,7 @@ class _Fields:
         for key in data:
             if key not in allowed:
                 ok = False
-                self.add(
+                self.fail(
                     f"{pointer}/{escape(str(key))}",
                     "unknown_field",
                     f"{str(key)[:64]!r} is not a field; expected {', '.join(sorted(allowed))}",
@@ -539,14 +540,14 @@ class _Fields:
         raw = data.get(key)
         if raw is None:
             if required:
-                self.add(
+                self.fail(
                     f"{pointer}/{key}",
                     "required",
                     f"{key} must be a non-empty text of at most {limit} characters",
                 )
             return None
         if not isinstance(raw, str) or not raw.strip() or len(raw) > limit:
-            self.add(
+            self.fail(
                 f"{pointer}/{key}",
                 "invalid_type",
                 f"{key} must be a non-empty text of at most {limit} characters",
@@ -559,7 +560,7 @@ class _Fields:
         if raw is None and not required:
             return None
         if not isinstance(raw, str) or not _COUNTRY.fullmatch(raw):
-            self.add(
+            self.fail(
                 f"{pointer}/{key}",
                 "required" if raw is None else "invalid",
                 f"{key} must be a country code of ISO 3166-1 alpha-2 in capitals, e.g. CN",
@@ -571,7 +572,7 @@ class _Fields:
         raw = data.get("cn_code")
         code = raw.replace(" ", "") if isinstance(raw, str) else None
         if code is None or not _CN_CODE.fullmatch(code):
-            self.add(
+            self.fail(
                 f"{pointer}/cn_code",
                 "required" if raw is None else "invalid",
                 "cn_code must be a CN code of 8 digits (spaces allowed), e.g. 2523 10 00",
@@ -586,7 +587,7 @@ class _Fields:
         if raw is None and default is not None:
             return default
         if not isinstance(raw, str) or raw not in choices:
-            self.add(
+            self.fail(
                 f"{pointer}/{key}",
                 "required" if raw is None else "unknown_code",
                 f"{key} must be one of {', '.join(choices)}",
@@ -608,7 +609,7 @@ class _Fields:
         if raw is None:
             return None
         if not isinstance(raw, Mapping):
-            self.add(f"{pointer}/{key}", "invalid_type", f"{key} must be an object")
+            self.fail(f"{pointer}/{key}", "invalid_type", f"{key} must be an object")
             return None
         return raw
 
@@ -617,14 +618,14 @@ class _Fields:
         if raw is None and not required:
             return []
         if not isinstance(raw, list) or (required and not raw):
-            self.add(
+            self.fail(
                 f"{pointer}/{key}",
                 "required" if raw is None else "invalid_type",
                 f"{key} must be a non-empty list of objects",
             )
             return []
         if len(raw) > MAX_ITEMS:
-            self.add(f"{pointer}/{key}", "too_many_items", f"{key} has more than {MAX_ITEMS} entries")
+            self.fail(f"{pointer}/{key}", "too_many_items", f"{key} has more than {MAX_ITEMS} entries")
             return []
         return raw
 
@@ -633,14 +634,14 @@ def _year(raw: Any, fields: _Fields) -> int | None:
     try:
         value = parse_decimal(raw)
     except NumberError as error:
-        fields.add(
+        fields.fail(
             "/year",
             "required" if raw is None else error.code,
             "year must be a whole number from 2023 to 2100",
         )
         return None
     if value != value.to_integral_value() or not 2023 <= value <= 2100:
-        fields.add("/year", "out_of_range", "year must be a whole number from 2023 to 2100")
+        fields.fail("/year", "out_of_range", "year must be a whole number from 2023 to 2100")
         return None
     return int(value)
 
@@ -649,15 +650,15 @@ def _methodology(payload: Mapping[str, Any], fields: _Fields) -> Methodology | N
     code = payload.get("methodology") or DEFAULT_METHODOLOGY
     version = payload.get("methodology_version")
     if not isinstance(code, str):
-        fields.add("/methodology", "invalid_type", "methodology must be a code")
+        fields.fail("/methodology", "invalid_type", "methodology must be a code")
         return None
     if version is not None and not isinstance(version, str):
-        fields.add("/methodology_version", "invalid_type", "methodology_version must be a string")
+        fields.fail("/methodology_version", "invalid_type", "methodology_version must be a string")
         return None
     try:
         return methodologies.get(code, version)
     except UnknownMethodology as error:
-        fields.add(
+        fields.fail(
             "/methodology_version" if version is not None else "/methodology", error.code, error.detail
         )
         return None
@@ -666,14 +667,14 @@ def _methodology(payload: Mapping[str, Any], fields: _Fields) -> Methodology | N
 def _installation(payload: Mapping[str, Any], fields: _Fields) -> Installation | None:
     raw = payload.get("installation")
     if not isinstance(raw, Mapping):
-        fields.add("/installation", "required", "installation must be an object with name and country")
+        fields.fail("/installation", "required", "installation must be an object with name and country")
         return None
     fields.unknown(raw, "/installation", INSTALLATION_FIELDS)
     name = fields.text(raw, "name", "/installation", required=True, limit=MAX_NAME_LENGTH)
     country = fields.country(raw, "country", "/installation", required=True)
     unlocode = raw.get("unlocode")
     if unlocode is not None and (not isinstance(unlocode, str) or not _UNLOCODE.fullmatch(unlocode)):
-        fields.add(
+        fields.fail(
             "/installation/unlocode",
             "invalid",
             "unlocode must be a UN/LOCODE: the country code and 3 letters or digits, e.g. CNSHA",
@@ -701,7 +702,7 @@ def _electricity(
     basis = fields.choice(raw, "basis", pointer, ELECTRICITY_BASES, default=None)
     factor = fields.read(reader, "emission_factor", ("tCO2/MWh",), required=False)
     if factor is None and "emission_factor" not in raw:
-        fields.add(
+        fields.fail(
             f"{pointer}/emission_factor",
             "required",
             "no verified default grid factor is shipped: give emission_factor (tCO2/MWh) and its basis "
@@ -794,7 +795,7 @@ def _goods(
     for index, item in enumerate(fields.objects(raw, "goods", pointer, required=True)):
         here = f"{pointer}/goods/{index}"
         if not isinstance(item, Mapping):
-            fields.add(here, "invalid_type", "a good must be an object with cn_code and quantity")
+            fields.fail(here, "invalid_type", "a good must be an object with cn_code and quantity")
             continue
         if not fields.unknown(item, here, GOOD_FIELDS):
             continue
@@ -804,14 +805,14 @@ def _goods(
             continue
         found = table.category_of(code)
         if found is None:
-            fields.add(
+            fields.fail(
                 f"{here}/cn_code",
                 "not_cbam_good",
                 f"CN code {code} is not a CBAM good of cement, iron and steel or aluminium (2025/2547 Annex I)",
             )
             continue
         if category is not None and found.code != category.code:
-            fields.add(
+            fields.fail(
                 f"{here}/cn_code",
                 "wrong_category",
                 f"CN code {code} belongs to {found.code}, not to this process's category {category.code}; "
@@ -835,7 +836,7 @@ def _precursors(
     for index, item in enumerate(fields.objects(raw, "precursors", pointer, required=False)):
         here = f"{pointer}/precursors/{index}"
         if not isinstance(item, Mapping):
-            fields.add(here, "invalid_type", "a precursor must be an object with cn_code and quantity")
+            fields.fail(here, "invalid_type", "a precursor must be an object with cn_code and quantity")
             continue
         if not fields.unknown(item, here, PRECURSOR_FIELDS):
             continue
@@ -845,7 +846,7 @@ def _precursors(
         process = fields.text(item, "process", here, required=False, limit=MAX_REF_LENGTH)
         given = [key for key in ("see_direct", "see_indirect", "basis") if key in item]
         if process is not None and given:
-            fields.add(
+            fields.fail(
                 f"{here}/{given[0]}",
                 "not_applicable",
                 "give either process (made in this installation) or see_direct and see_indirect, not both",
@@ -858,7 +859,7 @@ def _precursors(
         for key in ("see_direct", "see_indirect"):
             other = "see_indirect" if key == "see_direct" else "see_direct"
             if key not in item and other in item:
-                fields.add(
+                fields.fail(
                     f"{here}/{key}",
                     "required",
                     f"give both see_direct and see_indirect (tCO2e/t); {key} is missing",
@@ -867,7 +868,7 @@ def _precursors(
             continue
         precursor_category = table.category_of(code)
         if precursor_category is None:
-            fields.add(
+            fields.fail(
                 f"{here}/cn_code",
                 "not_cbam_good",
                 f"CN code {code} is not a CBAM good of cement, iron and steel or aluminium (2025/2547 Annex I)",
@@ -875,7 +876,7 @@ def _precursors(
             continue
         if category is not None and precursor_category.code not in category.precursors:
             allowed = ", ".join(category.precursors) or "none"
-            fields.add(
+            fields.fail(
                 f"{here}/cn_code",
                 "not_a_precursor",
                 f"CN code {code} belongs to {precursor_category.code}, which is not a precursor of "
@@ -912,13 +913,13 @@ def _lines(
     if lines is None:
         lines = []
     if not isinstance(lines, list):
-        fields.add(f"{pointer}/lines", "invalid_type", "lines must be a list of activity lines")
+        fields.fail(f"{pointer}/lines", "invalid_type", "lines must be a list of activity lines")
         return None
     refused = False
     for index, line in enumerate(lines):
         if isinstance(line, Mapping) and line.get("source") in INDIRECT_SOURCES:
             refused = True
-            fields.add(
+            fields.fail(
                 f"{pointer}/lines/{index}/source",
                 "not_applicable",
                 f"{line.get('source')} lines are not direct emissions of a process: give the electricity "
@@ -954,7 +955,7 @@ def _process(
 ) -> Process | None:
     pointer = f"/processes/{index}"
     if not isinstance(raw, Mapping):
-        fields.add(pointer, "invalid_type", "a production process must be an object")
+        fields.fail(pointer, "invalid_type", "a production process must be an object")
         return None
     before = len(fields.errors)
     if not fields.unknown(raw, pointer, PROCESS_FIELDS):
@@ -962,7 +963,7 @@ def _process(
     ref = fields.text(raw, "ref", pointer, required=True, limit=MAX_REF_LENGTH)
     if ref is not None:
         if ref in refs:
-            fields.add(f"{pointer}/ref", "duplicate", f"ref {ref!r} is used by an earlier process")
+            fields.fail(f"{pointer}/ref", "duplicate", f"ref {ref!r} is used by an earlier process")
         refs.add(ref)
     category_code = fields.choice(raw, "category", pointer, tuple(table.categories), default=None)
     category = table.categories.get(category_code) if category_code else None
@@ -983,7 +984,7 @@ def _process(
     if len(fields.errors) > before or ref is None or category is None or calculation is None:
         return None
     if sum((good.quantity for good in goods), ZERO) <= ZERO:
-        fields.add(
+        fields.fail(
             f"{pointer}/goods",
             "zero_activity_level",
             "the goods' quantities add up to zero: the activity level must be positive",
@@ -1010,9 +1011,9 @@ def parse(payload: Any, *, table: Catalogue | None = None) -> Request:
     raw = payload.get("processes")
     processes: list[Process] = []
     if not isinstance(raw, list) or not raw:
-        fields.add("/processes", "required", "processes must be a non-empty list of production processes")
+        fields.fail("/processes", "required", "processes must be a non-empty list of production processes")
     elif len(raw) > MAX_PROCESSES:
-        fields.add("/processes", "too_many_items", f"at most {MAX_PROCESSES} processes")
+        fields.fail("/processes", "too_many_items", f"at most {MAX_PROCESSES} processes")
     elif methodology is not None:
         refs: set[str] = set()
         country = installation.country if installation else None

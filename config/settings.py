@@ -267,6 +267,12 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
         "DepositStatusEnum": ["on_time", "late", "pending", "overdue"],
         "OverdueDepositStatusEnum": ["overdue", "late"],
+        "CategoryEnum": "accounting.registry.CATEGORIES",
+        "OriginEnum": ["measured", "default"],
+        "CbamCategoryEnum": "mrv.api.cbam.CATEGORY_CODES",
+        "CbamElectricityBasisEnum": "accounting.cbam.ELECTRICITY_BASES",
+        "CbamPrecursorBasisEnum": "accounting.cbam.PRECURSOR_BASES",
+        "CbamPrecursorOriginEnum": "mrv.api.cbam.PRECURSOR_ORIGINS",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

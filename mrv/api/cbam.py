@@ -30,6 +30,11 @@ from mrv.selectors import scoping
 from mrv.selectors.cbam import cbam_communication, communication_table
 
 
+#: The aggregated goods categories (enum of the schema).
+CATEGORY_CODES = sorted(cbam.catalogue().categories)
+PRECURSOR_ORIGINS = ["process", "given", "default_value"]
+
+
 class CbamLines(LineQuotaThrottle):
     """The activity lines of every process of a CBAM request, charged to the user's line quota."""
 
@@ -107,7 +112,7 @@ class PrecursorInput(serializers.Serializer):
 
 class ProcessInput(serializers.Serializer):
     ref = serializers.CharField(max_length=64)
-    category = serializers.ChoiceField(choices=sorted(cbam.catalogue().categories))
+    category = serializers.ChoiceField(choices=CATEGORY_CODES)
     route = serializers.CharField(required=False)
     lines = s.ActivityLinesField(
         required=False, help_text="activity lines of the process's direct emissions (no electricity or heat)"
@@ -171,7 +176,7 @@ class PrecursorOutput(serializers.Serializer):
     country = serializers.CharField()
     process = serializers.CharField(allow_null=True)
     basis = serializers.ChoiceField(choices=list(cbam.PRECURSOR_BASES))
-    origin = serializers.ChoiceField(choices=["process", "given", "default_value"])
+    origin = serializers.ChoiceField(choices=PRECURSOR_ORIGINS)
     see_direct = s.DecimalString()
     see_indirect = s.DecimalString()
     embedded_direct = s.DecimalString(help_text="quantity x see_direct (t)")
@@ -220,7 +225,7 @@ class ProcessOutput(serializers.Serializer):
     lines = s.LineResultsField()
 
 
-class RoundingOutput(serializers.Serializer):
+class CbamRoundingOutput(serializers.Serializer):
     see_places = serializers.IntegerField()
     emissions_places = serializers.IntegerField()
     mode = serializers.CharField()
@@ -244,7 +249,7 @@ class EmbeddedEmissionsOutput(serializers.Serializer):
     period = PeriodOutput()
     methodology = serializers.CharField()
     methodology_version = serializers.CharField()
-    rounding = RoundingOutput()
+    rounding = CbamRoundingOutput()
     defaults_shipped = serializers.IntegerField(help_text="verified default values in the bundle")
     processes = ProcessOutput(many=True)
 
@@ -308,6 +313,14 @@ class EmbeddedEmissionsView(APIView):
 
 
 # -- the communication --------------------------------------------------------------------------------------------
+class CommunicationGoodPrecursorOutput(serializers.Serializer):
+    cn_code = serializers.CharField()
+    country = serializers.CharField()
+    see_direct = s.DecimalString()
+    see_indirect = s.DecimalString()
+    basis = serializers.ChoiceField(choices=list(cbam.PRECURSOR_BASES))
+
+
 class CommunicationGoodOutput(serializers.Serializer):
     process = serializers.CharField()
     cn_code = serializers.CharField()
@@ -326,7 +339,7 @@ class CommunicationGoodOutput(serializers.Serializer):
     default_share = s.DecimalString()
     default = DefaultValueOutput(allow_null=True)
     parameters = serializers.DictField(child=s.DecimalString(), help_text="cement: clinker_cement_ratio")
-    precursors = serializers.ListField(child=serializers.DictField())
+    precursors = CommunicationGoodPrecursorOutput(many=True)
 
 
 class CommunicationPrecursorOutput(serializers.Serializer):
@@ -378,7 +391,7 @@ class CommunicationOutput(serializers.Serializer):
     period = PeriodOutput()
     methodology = serializers.CharField()
     methodology_version = serializers.CharField()
-    rounding = RoundingOutput()
+    rounding = CbamRoundingOutput()
     processes = CommunicationProcessOutput(many=True)
     goods = CommunicationGoodOutput(many=True)
     precursors = CommunicationPrecursorOutput(many=True)

@@ -499,5 +499,68 @@ DASHBOARD = (
     gettext_noop("half even"),
 )
 
+
+#: CBAM embedded emissions and the communication to importers (accounting/cbam.py, mrv/services/cbam.py,
+#: mrv/selectors/cbam.py).
+CBAM = (
+    gettext_noop("CBAM data belongs to an annual report"),
+    gettext_noop("CBAM data belongs to an annual report (the CBAM period is the year)"),
+    gettext_noop(
+        "CN code {value} belongs to {category}, not to this process's category {other}; goods of another "
+        "category go in a process of their own"
+    ),
+    gettext_noop(
+        "CN code {value} belongs to {category}, which is not a precursor of {other} (its precursors: {choices})"
+    ),
+    gettext_noop(
+        "CN code {value} is not a CBAM good of cement, iron and steel or aluminium (2025/2547 Annex I)"
+    ),
+    gettext_noop("a good must be an object with cn_code and quantity"),
+    gettext_noop("a precursor must be an object with cn_code and quantity"),
+    gettext_noop("a production process must be an object"),
+    gettext_noop("at most {count} processes"),
+    gettext_noop("cbam must be an object"),
+    gettext_noop("cn_code must be a CN code of 8 digits (spaces allowed), e.g. 2523 10 00"),
+    gettext_noop("give both see_direct and see_indirect (tCO2e/t); {key} is missing"),
+    gettext_noop("give either process (made in this installation) or see_direct and see_indirect, not both"),
+    gettext_noop("installation must be an object with name and country"),
+    gettext_noop("lines must be a list of activity lines"),
+    gettext_noop(
+        "no actual SEE for CN code {value} from {country} and no verified default value is shipped: give "
+        "see_direct and see_indirect (tCO2e/t) from the producer's communication, or process when this "
+        "installation makes it"
+    ),
+    gettext_noop("no process of this installation has ref {ref}"),
+    gettext_noop(
+        "no verified default grid factor is shipped: give emission_factor (tCO2/MWh) and its basis "
+        "(grid_default: the country's value in 2025/2621 Annex II; supplier; ppa)"
+    ),
+    gettext_noop("process {ref} makes {category}, not {other} like this precursor's CN code"),
+    gettext_noop("processes must be a non-empty list of production processes"),
+    gettext_noop("ref {ref} is used by an earlier process"),
+    gettext_noop(
+        "revision {number} of report {report} has no CBAM process data: give a draft of the report a cbam "
+        "object (PATCH /api/v1/reports/{report_id}/)"
+    ),
+    gettext_noop("the goods' quantities add up to zero: the activity level must be positive"),
+    gettext_noop(
+        "the precursor processes form a cycle ({path}): a process cannot be its own precursor, directly or "
+        "through others"
+    ),
+    gettext_noop("unlocode must be a UN/LOCODE: the country code and 3 letters or digits, e.g. CNSHA"),
+    gettext_noop("year must be a whole number from 2023 to 2100"),
+    gettext_noop(
+        "{source} lines are not direct emissions of a process: give the electricity consumed in electricity "
+        "and heat imported or exported in heat"
+    ),
+    gettext_noop("{key} must be a country code of ISO 3166-1 alpha-2 in capitals, e.g. CN"),
+    gettext_noop("{key} must be one of {choices}"),
+    gettext_noop("consumed is required: the electricity the process consumed"),
+    gettext_noop("quantity is required: the heat in GJ (or TJ, MWh)"),
+    gettext_noop("emission_factor is required: the heat's emission factor (tCO2/TJ or tCO2/GJ)"),
+    gettext_noop("ncv is required for a quantity in {unit}"),
+    gettext_noop("emission_factor is required: the natural gas emission factor (tCO2/TJ)"),
+)
+
 #: Every message template (titles and names are looked up as they are).
-MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS
+MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM
