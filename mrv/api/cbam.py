@@ -29,7 +29,6 @@ from mrv.api.renderers import JSONRenderer, XLSXRenderer
 from mrv.selectors import scoping
 from mrv.selectors.cbam import cbam_communication, communication_table
 
-
 #: The aggregated goods categories (enum of the schema).
 CATEGORY_CODES = sorted(cbam.catalogue().categories)
 PRECURSOR_ORIGINS = ["process", "given", "default_value"]
