@@ -195,7 +195,8 @@ class DecimalString(serializers.DecimalField):
 
 CBAM_HELP = (
     "annual reports: CBAM process data, the body of POST /api/v1/cbam/embedded-emissions/ without year "
-    "(installation defaults to the facility); checked like that body, errors point into /cbam"
+    "(installation defaults to the facility); a process may name the report's lines by ref in line_refs "
+    "instead of giving lines; checked like that body, errors point into /cbam (or at the named line)"
 )
 
 

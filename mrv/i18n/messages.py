@@ -503,6 +503,10 @@ DASHBOARD = (
 #: CBAM embedded emissions and the communication to importers (accounting/cbam.py, mrv/services/cbam.py,
 #: mrv/selectors/cbam.py).
 CBAM = (
+    gettext_noop("give either lines or line_refs, not both"),
+    gettext_noop("line_refs must be a list of refs of the report's lines"),
+    gettext_noop("the report has no line with ref {ref}"),
+    gettext_noop("line {ref} is already in process {index}: a line counts in one process"),
     gettext_noop("CBAM data belongs to an annual report"),
     gettext_noop("CBAM data belongs to an annual report (the CBAM period is the year)"),
     gettext_noop(

@@ -29,7 +29,9 @@ def cbam_communication(*, report: Report, revision: ReportRevision) -> dict[str,
             f"report a cbam object (PATCH /api/v1/reports/{report.pk}/)"
         )
     facility = report.facility
-    result = engine.embedded_emissions(cbam_payload(facility=facility, year=report.year, data=revision.cbam))
+    lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
+    body = cbam_payload(facility=facility, year=report.year, data=revision.cbam, lines=lines)
+    result = engine.embedded_emissions(body)
     answer = result.as_json()
     processes, goods, precursors = [], [], []
     for process in answer["processes"]:

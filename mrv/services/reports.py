@@ -201,7 +201,7 @@ def report_create(
         methodology_version=methodology_version,
         lines=lines,
     )
-    cbam = cbam_checked(facility=facility, year=year, month=month, data=cbam)
+    cbam = cbam_checked(facility=facility, year=year, month=month, data=cbam, lines=lines)
     try:
         with transaction.atomic():
             report = Report(
@@ -305,6 +305,7 @@ def report_update(
     version) or a ``methodology_version``.
     """
     revision = _draft(report)
+    lines_given = lines is not None
     if lines is None:
         lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
     if methodology is None and methodology_version is None:
@@ -318,9 +319,13 @@ def report_update(
     )
     if cbam is not UNCHANGED:
         revision.cbam = cbam_checked(
-            facility=report.facility, year=report.year, month=report.month, data=cbam
+            facility=report.facility, year=report.year, month=report.month, data=cbam, lines=lines
         )
         revision.save(update_fields=["cbam"])
+    elif lines_given:  # the CBAM data may name lines by their refs: it must still hold with the new lines
+        cbam_checked(
+            facility=report.facility, year=report.year, month=report.month, data=revision.cbam, lines=lines
+        )
     _replace_lines(revision=revision, lines=lines, calculation=calculation)
     audit_record(
         actor=by,
@@ -529,6 +534,10 @@ def lines_import(
             f"{len(error.errors)} invalid cell(s); nothing was stored",
             _cell_errors(error, rows, len(existing)),
         ) from error
+    # the draft's CBAM data may name lines by their refs: it must still hold with the imported lines
+    cbam_checked(
+        facility=report.facility, year=report.year, month=report.month, data=revision.cbam, lines=lines
+    )
     summary = {
         "dry_run": dry_run,
         "rows": len(rows),

@@ -268,3 +268,72 @@ def test_submitted_cbam_data_is_frozen_in_the_database(world: World) -> None:
     with pytest.raises(DatabaseError), transaction.atomic():
         ReportRevision.objects.filter(pk=revision.pk).update(cbam={"processes": []})
     assert ReportRevision.objects.get(pk=revision.pk).cbam["processes"][0]["ref"] == "kiln"
+
+
+# -- one dataset: CBAM processes naming the report's own lines ------------------------------------------------------
+def _one_dataset(world: World) -> dict[str, Any]:
+    """The example's lines as the report's own lines (calculated under cn-mee-2024 for China), and CBAM
+    processes that name them by ref (calculated under eu-mrr-2018 for the EU)."""
+    stored = _stored()
+    kiln, mill = stored["processes"]
+    lines = [*kiln.pop("lines"), *mill.pop("lines")]
+    # the gas metered by volume with its NCV (China's default NCV is per volume, the MRR's per mass):
+    # 12.5 x 10^4 Nm3 x 384 GJ/10^4 Nm3 = 4800 GJ, the example's 100 t x 48.0 GJ/t
+    lines[2]["quantity"] = {"value": "12.5", "unit": "10^4 Nm3"}
+    lines[2]["ncv"] = {"value": "384", "unit": "GJ/10^4 Nm3"}
+    kiln["line_refs"] = ["kiln-coal", "kiln-calcination"]
+    mill["line_refs"] = ["dryer-gas"]
+    return {"facility": world.facility_a.pk, "year": 2026, "lines": lines, "cbam": stored}
+
+
+def test_cbam_processes_may_name_the_reports_own_lines(world: World) -> None:
+    created = world.client("operator_a").post("/api/v1/reports/", _one_dataset(world), format="json")
+    assert created.status_code == 201, created.content
+    report = created.json()
+    assert report["methodology"] == "cn-mee-2024"  # the China report
+    response = world.client("operator_a").get(f"/api/v1/reports/{report['id']}/cbam-communication/")
+    goods = {good["cn_code"]: good for good in response.json()["goods"]}
+    # the same figures as the lines given in the processes: the lines are calculated under eu-mrr-2018
+    assert goods["25231000"]["see_direct_exact"] == "0.776158"
+    assert goods["25232900"]["see_total_exact"] == "0.6398113"
+    # while the China report calculates the same coal line with China's defaults:
+    # 10000 t x 23.204 GJ/t = 232040 GJ x 0.02618 tC/GJ x 0.93 x 44/12 = 20715.092552 t (MRR: 24406.8 t)
+    coal = next(line for line in report["results"] if line["ref"] == "kiln-coal")
+    assert coal["co2e"] == "20715.092552"
+    kiln = response.json()["processes"][0]
+    assert kiln["ref"] == "kiln" and kiln["direct_emissions"] == "77615.8"
+
+
+def test_line_refs_must_name_lines_of_the_report_once(world: World) -> None:
+    body = _one_dataset(world)
+    body["cbam"]["processes"][0]["line_refs"] = ["kiln-coal", "kiln-oil", "kiln-coal"]
+    response = world.client("operator_a").post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 400
+    assert _pointers(response) == [
+        ("/cbam/processes/0/line_refs/1", "unknown_line"),
+        ("/cbam/processes/0/line_refs/2", "duplicate"),
+    ]
+
+
+def test_a_named_line_refused_under_cbams_methodology_points_at_the_reports_line(world: World) -> None:
+    body = _one_dataset(world)
+    # natural gas metered in 10^4 Nm3: China's default NCV is per volume, the MRR's only per mass
+    del body["lines"][2]["ncv"]
+    response = world.client("operator_a").post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 400
+    assert _pointers(response) == [("/lines/2/ncv", "no_applicable_default")]
+    assert "eu-mrr-2018" in response.json()["errors"][0]["detail"]
+
+
+def test_changing_the_lines_keeps_the_named_lines_in_check(world: World) -> None:
+    client = world.client("operator_a")
+    report_id = client.post("/api/v1/reports/", _one_dataset(world), format="json").json()["id"]
+    lines = _one_dataset(world)["lines"]
+    response = client.patch(f"/api/v1/reports/{report_id}/", {"lines": lines[:2]}, format="json")
+    assert response.status_code == 400  # dryer-gas is named by the mill
+    assert _pointers(response) == [("/cbam/processes/1/line_refs/0", "unknown_line")]
+    lines[2]["quantity"] = {"value": "25", "unit": "10^4 Nm3"}
+    assert client.patch(f"/api/v1/reports/{report_id}/", {"lines": lines}, format="json").status_code == 200
+    goods = client.get(f"/api/v1/reports/{report_id}/cbam-communication/").json()["goods"]
+    # 25 x 10^4 Nm3 x 384 GJ = 9.6 TJ x 56.1 = 538.56 t; (538.56 + 58211.85) / 100000 = 0.5875041
+    assert next(g for g in goods if g["cn_code"] == "25232900")["see_direct_exact"] == "0.5875041"
