@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,8 +88,9 @@ def test_a_cement_plant_clinker_and_cement_with_clinker_as_precursor() -> None:
     assert mill["default_share"] == 0 and mill["electricity"]["basis"] == "supplier"
 
 
-def test_the_cbam_worked_example_reproduces() -> None:
-    example = load_example(CEMENT)
+@pytest.mark.parametrize("path", sorted((EXAMPLES_DIR / "cbam").glob("*.json")), ids=lambda p: p.stem)
+def test_the_cbam_worked_examples_reproduce(path: Path) -> None:
+    example = load_example(path)
     result = embedded_emissions(example["request"]).as_json()
     expected = example["expected"]
     assert result["methodology"] == expected["methodology"]
