@@ -19,8 +19,10 @@ from django.db import DatabaseError, transaction
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from mrv.models import ReportRevision
+from mrv.domain.canonical import digest
+from mrv.models import Membership, ReportRevision
 from mrv.services.reports import report_submit
+from mrv.services.verification import checks_run, job_claim, opinion_issue
 from tests.mrv.factories import World
 from tests.mrv.reporting_helpers import report_body
 
@@ -337,3 +339,32 @@ def test_changing_the_lines_keeps_the_named_lines_in_check(world: World) -> None
     goods = client.get(f"/api/v1/reports/{report_id}/cbam-communication/").json()["goods"]
     # 25 x 10^4 Nm3 x 384 GJ = 9.6 TJ x 56.1 = 538.56 t; (538.56 + 58211.85) / 100000 = 0.5875041
     assert next(g for g in goods if g["cn_code"] == "25232900")["see_direct_exact"] == "0.5875041"
+
+
+def test_the_submitted_digest_covers_the_cbam_data_and_a_revision_copies_it(world: World) -> None:
+    report_id = _create(world).json()["id"]
+    revision = ReportRevision.objects.get(report_id=report_id)
+    report = revision.report
+    submitted = report_submit(by=world.operator_a.user, report=report)
+    lines = list(submitted.activity_lines.order_by("index").values_list("inputs", flat=True))
+    content = {
+        "facility": report.facility_id,
+        "year": 2026,
+        "month": None,
+        "methodology": submitted.methodology,
+        "methodology_version": submitted.methodology_version,
+        "lines": lines,
+    }
+    assert submitted.digest != digest(content)  # the CBAM data is part of what was frozen
+    assert submitted.digest == digest({**content, "cbam": submitted.cbam})
+    job = submitted.verification_jobs.get()
+    checks_run(job_id=job.pk)
+    verifier = Membership.objects.filter(organisation=world.facility_a.verification_body).first().user
+    job_claim(job=job, by=verifier)
+    opinion_issue(job=job, by=verifier, opinion="not_verified", statement="the kiln's coal is not metered")
+    response = world.client("operator_a").post(f"/api/v1/reports/{report_id}/revise/")
+    assert response.status_code == 201, response.content
+    draft = ReportRevision.objects.get(report_id=report_id, number=2)
+    assert draft.cbam == submitted.cbam
+    communication = world.client("operator_a").get(f"/api/v1/reports/{report_id}/cbam-communication/").json()
+    assert (communication["revision"], communication["status"]) == (2, "draft")
