@@ -35,7 +35,9 @@ def _resolved(
     """``data`` with every ``line_refs`` replaced by the report's lines it names; where each came from
     (process index, position) → report line index; the errors of the refs (pointers into ``data``)."""
     index_of = {
-        line["ref"]: index for index, line in enumerate(lines) if isinstance(line, dict) and line.get("ref")
+        line["ref"]: index
+        for index, line in enumerate(lines)
+        if isinstance(line, dict) and isinstance(line.get("ref"), str)
     }
     processes = data.get("processes")
     if not isinstance(processes, list):
