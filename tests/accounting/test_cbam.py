@@ -301,9 +301,9 @@ def test_cn_codes_map_to_their_aggregated_goods_category(cn_code: str, category:
     assert found is not None and found.code == category
 
 
-def test_indirect_emissions_count_for_cement_goods_only_among_the_sectors_products() -> None:
+def test_indirect_emissions_count_for_cement_goods_only() -> None:
     counted = {code for code, c in catalogue().categories.items() if c.indirect_counted}
-    assert counted == {"cement_clinker", "cement", "aluminous_cement", "calcined_clay", "sintered_ore"}
+    assert counted == {"cement_clinker", "cement", "aluminous_cement", "calcined_clay"}
 
 
 # -- errors with pointers ---------------------------------------------------------------------------------------
