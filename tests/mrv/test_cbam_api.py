@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, transaction
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
@@ -368,3 +369,25 @@ def test_the_submitted_digest_covers_the_cbam_data_and_a_revision_copies_it(worl
     assert draft.cbam == submitted.cbam
     communication = world.client("operator_a").get(f"/api/v1/reports/{report_id}/cbam-communication/").json()
     assert (communication["revision"], communication["status"]) == (2, "draft")
+
+
+def test_an_import_that_drops_named_lines_is_refused_and_stores_nothing(world: World) -> None:
+    client = world.client("operator_a")
+    report_id = client.post("/api/v1/reports/", _one_dataset(world), format="json").json()["id"]
+    template = client.get("/api/v1/reports/lines/template/?sector=cement&format=csv").content
+    response = client.post(
+        f"/api/v1/reports/{report_id}/lines/import/",
+        {"file": SimpleUploadedFile("lines.csv", template)},
+        format="multipart",
+    )
+    # the template's lines replace the draft's: it has a kiln-coal line, but no kiln-calcination or dryer-gas
+    assert response.status_code == 400
+    assert _pointers(response) == [
+        ("/cbam/processes/0/line_refs/1", "unknown_line"),
+        ("/cbam/processes/1/line_refs/0", "unknown_line"),
+    ]
+    assert [line["ref"] for line in client.get(f"/api/v1/reports/{report_id}/").json()["lines"]] == [
+        "kiln-coal",
+        "kiln-calcination",
+        "dryer-gas",
+    ]
