@@ -90,9 +90,13 @@ class RevisionQuery(serializers.Serializer):
     )
 
 
-def _out(evidence: Evidence) -> dict[str, Any]:
+def _with_download(evidence: Evidence) -> Evidence:
     evidence.download = f"/api/v1/evidence/{evidence.pk}/download/"  # type: ignore[attr-defined]
-    return dict(EvidenceOutput(evidence).data)
+    return evidence
+
+
+def _out(evidence: Evidence) -> dict[str, Any]:
+    return dict(EvidenceOutput(_with_download(evidence)).data)
 
 
 def _listed_revision(request: Request, report: Report) -> ReportRevision:
@@ -120,7 +124,10 @@ class ReportEvidenceView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         revision = _listed_revision(request, report)
-        rows = [_out(item) for item in selectors.evidence_of(revision=revision).select_related("revision")]
+        rows = [
+            _with_download(item)
+            for item in selectors.evidence_of(revision=revision).select_related("revision")
+        ]
         return Response(
             EvidencePage(
                 {
