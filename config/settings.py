@@ -304,6 +304,7 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
         "DepositStatusEnum": ["on_time", "late", "pending", "overdue"],
         "OverdueDepositStatusEnum": ["overdue", "late"],
+        "EvidenceKindEnum": "mrv.models.Evidence.Kind",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -105,7 +105,7 @@ def _check_line_ref(revision: ReportRevision, line_ref: str) -> None:
     refs = list(revision.activity_lines.order_by("index").values_list("ref", flat=True))
     if line_ref not in refs:
         known = ", ".join(refs[:20]) + (", ..." if len(refs) > 20 else "")
-        detail = f"the draft has no line {line_ref}; its lines are: {known or '(none)'}"
+        detail = f"the draft has no line {line_ref}; its lines are: {known or '-'}"
         raise InvalidRequest(
             "line_ref names no line of the draft",
             [{"pointer": "/line_ref", "code": "unknown_line", "detail": detail}],
@@ -322,8 +322,16 @@ def evidence_read_verified(*, by: AbstractBaseUser, evidence: Evidence) -> IO[by
             "found_size": size if found is not None else None,
         },
     )
-    what = "is missing from storage" if found is None else f"no longer matches: its SHA-256 is now {found}"
-    raise EvidenceIntegrityFailed(
-        f"evidence file {evidence.pk} ({evidence.filename}) {what}, not the {evidence.sha256} recorded at upload; "
-        "it is not served. The event is in the audit trail: tell the operator to restore the file"
-    )
+    if found is None:
+        detail = (
+            f"evidence file {evidence.pk} ({evidence.filename}) is missing from storage; the SHA-256 recorded at "
+            f"upload is {evidence.sha256}. It is not served; the event is in the audit trail: restore the file "
+            "from a backup"
+        )
+    else:
+        detail = (
+            f"evidence file {evidence.pk} ({evidence.filename}) no longer matches the SHA-256 recorded at upload "
+            f"({evidence.sha256}): its bytes now hash to {found}. It is not served; the event is in the audit "
+            "trail: restore the file from a backup"
+        )
+    raise EvidenceIntegrityFailed(detail)
