@@ -211,6 +211,10 @@ class AnyMediaRenderer(renderers.BaseRenderer):
         return JSONRenderer().render(data, accepted_media_type, renderer_context)
 
 
+class _Download(FileResponse):
+    block_size = 1024 * 1024  # bytes sent at a time (Django's default: 4 KiB)
+
+
 class EvidenceDownloadView(APIView):
     permission_classes = [SIGNED_IN]
     renderer_classes = [JSONRenderer, AnyMediaRenderer]
@@ -228,7 +232,7 @@ class EvidenceDownloadView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponseBase:
         evidence = _evidence(request, pk)
         verified = services.evidence_read_verified(by=request.user, evidence=evidence)
-        response = FileResponse(
+        response = _Download(
             verified, as_attachment=True, filename=evidence.filename, content_type=evidence.content_type
         )
         response["Content-Length"] = str(evidence.size)

@@ -197,7 +197,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     """Streams each uploaded file to a temporary file on disk, computing its SHA-256 chunk by chunk as it
     arrives: memory does not grow with the file. Past ``limit`` bytes the upload is refused (413)."""
 
-    chunk_size = 1024 * 1024  # bytes handed over at a time (divisible by 4, as Django's base64 needs)
+    chunk_size = 256 * 1024  # bytes handed over at a time (divisible by 4, as Django's base64 needs)
 
     def __init__(self, request: Any, *, limit: int) -> None:
         super().__init__(request)

@@ -7,14 +7,17 @@ when ``MRV_EVIDENCE_S3_BUCKET`` is set). A stored file is named by the service (
 of its detected type), never by the client.
 
 Upload order: the file is checked (size, type by content) and stored first, outside any transaction, so
-that no row lock is held while bytes travel to the object store; then one transaction locks the report
-and its draft revision (the lock order of mrv/services/reports.py), inserts the row and audits it. If that
-transaction fails, the stored file is removed again. Deleting a row removes its file once the transaction
-has committed, unless another revision's evidence names the same file (``revise`` carries evidence over).
+that no row lock is held while bytes travel to the object store (the filesystem storage moves the
+upload's temporary file into place: no copy); then one transaction locks the report and its draft
+revision (the lock order of mrv/services/reports.py), inserts the row and audits it. If that transaction
+fails, the stored file is removed again (after a transient conflict it is kept for the retried request).
+Deleting a row removes its file once the transaction has committed, unless another revision's evidence
+names the same file (``revise`` carries evidence over).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -24,9 +27,8 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files import File
 from django.core.files.storage import Storage, storages
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import Http404
 
 from mrv.domain import evidence as kinds
@@ -152,13 +154,15 @@ def evidence_upload(
     if line_ref:
         _check_line_ref(latest, line_ref)
     storage = evidence_storage()
-    generated = uuid.uuid4().hex
-    file.seek(0)
-    # File() hides the upload's temporary path: the storage copies the bytes (the upload stays readable
-    # for a retried request) rather than moving the temporary file away
-    stored = storage.save(
-        f"{generated[:2]}/{generated}{kinds.EXTENSIONS[kinds.base_type(content_type)]}", File(file)
-    )
+    stored = getattr(file, "mrv_stored_name", None)  # stored by an earlier run of this (retried) request
+    if stored is None:
+        generated = uuid.uuid4().hex
+        name = f"{generated[:2]}/{generated}{kinds.EXTENSIONS[kinds.base_type(content_type)]}"
+        file.seek(0)
+        # an upload spooled to a temporary file is moved into a filesystem storage (no copy; its open
+        # file still reads the same bytes), streamed to an object store
+        stored = storage.save(name, file)
+        _remember(file, stored)
     try:
         with transaction.atomic():
             revision = _locked_draft(report)
@@ -186,10 +190,22 @@ def evidence_upload(
                 after_digest=sha256,
                 data={"revision": revision.number, **_described(evidence)},
             )
+    except OperationalError:
+        # a transient conflict (deadlock, lock timeout): the view runs the request again
+        # (mrv/api/retry.py), which finds the file stored; a file left by a request that gave up is an
+        # orphan the storage keeps, never a row without its file
+        raise
     except BaseException:
         _remove(storage, stored)
+        _remember(file, None)
         raise
     return evidence
+
+
+def _remember(file: IO[bytes], stored: str | None) -> None:
+    """Note on an upload where its bytes were stored (a retried request finds them there)."""
+    with contextlib.suppress(AttributeError):  # a plain file object (not an upload) is never retried
+        file.mrv_stored_name = stored  # type: ignore[attr-defined]
 
 
 def _described(evidence: Evidence) -> dict[str, Any]:

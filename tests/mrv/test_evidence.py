@@ -475,16 +475,18 @@ def test_uploads_and_deletes_are_audited_and_shown_to_others_once_submitted(worl
     assert len(shown) == 2
 
 
-def test_the_copy_of_record_lists_the_evidence_hashes(world: World) -> None:
-    from mrv.selectors.records import copy_of_record
-
+def test_the_copy_of_record_lists_the_evidence_hashes(world: World, tmp_path: Path) -> None:
     operator, report = world.client("operator_a"), _report(world)
     sha256 = _upload(operator, report, PDF, "化验单.pdf").json()["sha256"]
     _submit(world, report)
-    record = copy_of_record(
-        revision=ReportRevision.objects.select_related("report__facility").get(report_id=report)
-    )
-    assert [(item["name"], item["sha256"]) for item in record.evidence] == [("化验单.pdf", sha256)]
+    response = world.client("verifier_a").get(f"/api/v1/reports/{report}/revisions/1/copy-of-record.pdf")
+    assert response.status_code == 200, response.content[:300]
+    (tmp_path / "copy.pdf").write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "copy.pdf"), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    assert f"化验单.pdf (lab_report, {len(PDF)} B): SHA-256 {sha256}" in text
+    assert "none (no evidence file" not in text
 
 
 # -- configuration and the embedded mode ------------------------------------------------------------------------
