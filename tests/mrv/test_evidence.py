@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -311,6 +312,35 @@ def test_the_database_refuses_to_change_or_remove_evidence_of_a_submitted_revisi
         ):
             cursor.execute(statement, [evidence])
     assert Evidence.objects.get(pk=evidence).sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_retried_after_a_deadlock_is_stored_once_and_reads_back_intact(
+    tx_world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.mrv.test_transient_conflicts import InThread, other_session, wait_until_blocked_by
+
+    caplog.set_level(logging.WARNING, logger="mrv.api.retry")
+    operator, report = tx_world.client("operator_a"), _report(tx_world)
+    with other_session() as other:
+        other.execute("BEGIN")
+        other.execute("SELECT 1 FROM mrv_reportrevision WHERE report_id = %s FOR UPDATE", [report])
+        upload = InThread(lambda: _upload(operator, report, PDF))
+        # the upload (file already stored) holds the report row and waits for the revision: lock the
+        # report row now, the opposite order; PostgreSQL fails the upload's transaction, which is run again
+        wait_until_blocked_by(other.info.backend_pid)
+        other.execute("SELECT 1 FROM mrv_report WHERE id = %s FOR UPDATE", [report])
+        other.execute("ROLLBACK")
+        response = upload.join()
+    assert response.status_code == 201, response.content
+    messages = [r.getMessage() for r in caplog.records if r.name == "mrv.api.retry"]
+    assert len(messages) == 1 and "deadlock detected" in messages[0]
+    # one row, one audit event, one stored file: the retried run found the file the first run stored
+    assert Evidence.objects.count() == 1
+    assert AuditEvent.objects.filter(action="evidence.upload").count() == 1
+    assert sum(path.is_file() for path in (tmp_path / "evidence").rglob("*")) == 1
+    assert _bytes(_download(operator, response.json()["id"])) == PDF
 
 
 # -- integrity at download ------------------------------------------------------------------------------------
