@@ -519,6 +519,17 @@ def test_the_copy_of_record_lists_the_evidence_hashes(world: World, tmp_path: Pa
     assert "none (no evidence file" not in text
 
 
+def test_the_admin_lists_evidence_and_changes_none(world: World, admin_client: Any) -> None:
+    operator, report = world.client("operator_a"), _report(world)
+    evidence = _upload(operator, report, PDF, "磅单.pdf", kind="weighbridge_ledger").json()
+    listing = admin_client.get("/admin/mrv/evidence/")
+    assert listing.status_code == 200 and evidence["sha256"] in listing.content.decode()
+    assert (
+        admin_client.post(f"/admin/mrv/evidence/{evidence['id']}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert Evidence.objects.filter(pk=evidence["id"]).exists()
+
+
 # -- configuration and the embedded mode ------------------------------------------------------------------------
 def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
