@@ -22,7 +22,7 @@ RUN pip install -e .
 COPY . .
 RUN MRV_ENV=build python manage.py compilemessages --verbosity 0
 RUN useradd --system --home-dir /app mrv \
-    && mkdir -p "$MRV_VAR_DIR/checkpoints" \
+    && mkdir -p "$MRV_VAR_DIR/checkpoints" "$MRV_VAR_DIR/evidence" \
     && MRV_ENV=build python manage.py collectstatic --no-input --verbosity 0 \
     && chown -R mrv "$MRV_VAR_DIR"
 USER mrv

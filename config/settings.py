@@ -179,6 +179,43 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- evidence files (mrv/services/evidence.py) ------------------------------------------------------
+#: Largest evidence file accepted (bytes); larger uploads answer 413 before anything is stored.
+MRV_MAX_EVIDENCE_BYTES = env.int("MRV_MAX_EVIDENCE_BYTES", default=50 * 1024 * 1024)
+#: Evidence files go to S3-compatible object storage when a bucket is named, else to the filesystem.
+MRV_EVIDENCE_S3_BUCKET = env.str("MRV_EVIDENCE_S3_BUCKET", default="")
+if MRV_EVIDENCE_S3_BUCKET:
+    _S3_ENDPOINT = env.str("MRV_EVIDENCE_S3_ENDPOINT_URL", default="") or None
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MRV_EVIDENCE_S3_BUCKET,
+            "endpoint_url": _S3_ENDPOINT,
+            "region_name": env.str("MRV_EVIDENCE_S3_REGION", default="") or None,
+            "access_key": env.str("MRV_EVIDENCE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MRV_EVIDENCE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("MRV_EVIDENCE_S3_PREFIX", default="evidence"),
+            # S3-compatible servers (MinIO, Ceph, ...) at an endpoint of their own want path-style URLs
+            "addressing_style": env.str(
+                "MRV_EVIDENCE_S3_ADDRESSING_STYLE", default="path" if _S3_ENDPOINT else ""
+            )
+            or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": True,  # names are generated (random): no HEAD request before each upload
+            "max_memory_size": 2_621_440,  # a file read back spills to disk past 2.5 MiB (0 would never)
+        },
+    }
+else:
+    STORAGES["evidence"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("MRV_EVIDENCE_DIR", default=str(VAR_DIR / "evidence")),
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -273,6 +310,7 @@ SPECTACULAR_SETTINGS = {
         "CbamElectricityBasisEnum": "accounting.cbam.ELECTRICITY_BASES",
         "CbamPrecursorBasisEnum": "accounting.cbam.PRECURSOR_BASES",
         "CbamPrecursorOriginEnum": "mrv.api.cbam.PRECURSOR_ORIGINS",
+        "EvidenceKindEnum": "mrv.models.Evidence.Kind",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -8,6 +8,7 @@ from mrv.models import (
     ApiToken,
     AuditCheckpoint,
     AuditEvent,
+    Evidence,
     Facility,
     Membership,
     Organisation,
@@ -117,6 +118,16 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    """Evidence files are uploaded and removed through the API (audited, frozen once submitted)."""
+
+    list_display = ["filename", "kind", "revision", "size", "sha256", "uploaded_by", "uploaded_at"]
+    list_filter = ["kind"]
+    search_fields = ["filename", "sha256"]
+    list_select_related = ["revision__report__facility", "uploaded_by"]
 
 
 @admin.register(AuditCheckpoint)

@@ -50,3 +50,33 @@ class DatabaseBusy(ServiceError):
     code = "database_busy"
     title = "Busy: try again shortly"
     retry_after = 1
+
+
+class EvidenceTooLarge(ServiceError):
+    """An evidence file over MRV_MAX_EVIDENCE_BYTES: refused before anything is stored."""
+
+    status = 413
+    code = "evidence_too_large"
+    title = "Evidence file too large"
+
+
+class EvidenceTypeNotAllowed(ServiceError):
+    """An evidence file whose bytes are none of the accepted types (whatever its name says)."""
+
+    status = 415
+    code = "evidence_type_not_allowed"
+    title = "Evidence file type not accepted"
+
+
+class EvidenceFrozen(Conflict):
+    """Evidence added to, or removed from, a revision that has been submitted (or a report with no draft)."""
+
+    code = "evidence_frozen"
+    title = "Evidence of a submitted revision is frozen"
+
+
+class EvidenceIntegrityFailed(Conflict):
+    """The stored file's bytes no longer match the SHA-256 (and size) recorded when it was uploaded."""
+
+    code = "evidence_integrity_failed"
+    title = "Evidence file failed its integrity check"

@@ -15,6 +15,7 @@ from knox.settings import CONSTANTS
 
 from accounting.engine import SECTORS
 from mrv.domain import workflow
+from mrv.domain.evidence import KINDS as EVIDENCE_KINDS
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.validators import USCC_LENGTH, validate_credit_code
 
@@ -650,3 +651,50 @@ class MonitoringPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility} monitoring plan v{self.version} ({self.status})"
+
+
+class Evidence(models.Model):
+    """A file supporting a report revision's figures (a lab report, a weighbridge ledger, an invoice...).
+
+    Uploaded onto a draft revision; the file is kept in the ``evidence`` storage under a generated name
+    (``storage_name``, never the client's), with its SHA-256 and size computed while it was received, and
+    its content type judged from its bytes (``mrv.domain.evidence``). The submit digest covers the
+    evidence's hashes; once the revision is submitted its evidence can be neither added, changed nor
+    removed (database triggers, migration 0016). A revision opened by ``revise`` starts with the evidence
+    of the revision it corrects (rows of its own naming the same stored files).
+    """
+
+    class Kind(models.TextChoices):
+        LAB_REPORT = "lab_report", "Laboratory report"
+        WEIGHBRIDGE_LEDGER = "weighbridge_ledger", "Weighbridge ledger"
+        INVOICE = "invoice", "Invoice"
+        METER_READING = "meter_reading", "Meter reading"
+        CALIBRATION_CERTIFICATE = "calibration_certificate", "Calibration certificate"
+        PHOTO = "photo", "Photo"
+        OTHER = "other", "Other"
+
+    revision = models.ForeignKey(ReportRevision, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    line_ref = models.CharField(max_length=64, blank=True, help_text="the activity line it supports, if any")
+    parameter = models.CharField(max_length=64, blank=True, help_text="the line's parameter it supports")
+    description = models.CharField(max_length=1000, blank=True)
+    filename = models.CharField(
+        max_length=255, help_text="the client's file name (shown, never used to store)"
+    )
+    storage_name = models.CharField(max_length=200, help_text="the generated name in the evidence storage")
+    size = models.PositiveBigIntegerField(help_text="bytes")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the bytes received (hex)")
+    content_type = models.CharField(max_length=100, help_text="judged from the bytes, not the name")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        ordering = ["revision_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=EVIDENCE_KINDS), name="evidence_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["storage_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.kind}) of {self.revision}"

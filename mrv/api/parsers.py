@@ -11,6 +11,7 @@ saying so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -20,9 +21,12 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import QueryDict
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import DataAndFiles, FormParser, JSONParser, MultiPartParser
 
 #: Deepest nesting of arrays and objects accepted; a report is at most four or five levels deep.
 MAX_NESTING_DEPTH = 64
@@ -182,3 +186,72 @@ class BoundedFormParser(_Bounded, FormParser):
 
 class BoundedMultiPartParser(_Bounded, MultiPartParser):
     """``multipart/form-data`` (file uploads) with the body size limit applied to the whole body."""
+
+
+# -- evidence uploads --------------------------------------------------------------------------------
+#: Bytes of a multipart evidence upload beyond the file itself (boundaries, headers, the form fields).
+EVIDENCE_ENVELOPE_BYTES = 1024 * 1024
+
+
+class HashingUploadHandler(TemporaryFileUploadHandler):
+    """Streams each uploaded file to a temporary file on disk, computing its SHA-256 chunk by chunk as it
+    arrives: memory does not grow with the file. Past ``limit`` bytes the upload is refused (413)."""
+
+    chunk_size = 256 * 1024  # bytes handed over at a time (divisible by 4, as Django's base64 needs)
+
+    def __init__(self, request: Any, *, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.hasher = hashlib.sha256()
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.file.close()  # a temporary file: removed
+            from mrv.services.evidence import too_large
+
+            raise too_large()
+        self.hasher.update(raw_data)
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size: int) -> Any:
+        upload = super().file_complete(file_size)
+        upload.sha256 = self.hasher.hexdigest()
+        return upload
+
+
+class EvidenceMultiPartParser(MultiPartParser):
+    """``multipart/form-data`` evidence uploads: the body may be as large as one evidence file
+    (``MRV_MAX_EVIDENCE_BYTES``) plus its envelope, not MRV_MAX_BODY_BYTES; a declared length over that is
+    refused before reading. Files are hashed while they stream to disk (:class:`HashingUploadHandler`)."""
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        from mrv.services.evidence import too_large
+
+        context = parser_context or {}
+        request = context["request"]
+        limit = settings.MRV_MAX_EVIDENCE_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit + EVIDENCE_ENVELOPE_BYTES:
+            raise too_large()
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        handlers = [HashingUploadHandler(request, limit=limit)]
+        encoding = context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            data, files = DjangoMultiPartParser(meta, stream, handlers, encoding).parse()
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
+        return DataAndFiles(data, files)

@@ -9,6 +9,7 @@ from mrv.api import (
     cbam,
     deposits,
     documents,
+    evidence,
     plans,
     reporting,
     tokens,
@@ -54,6 +55,9 @@ urlpatterns = [
         documents.CopyOfRecordView.as_view(),
         name="report-copy-of-record",
     ),
+    path("reports/<int:pk>/evidence/", evidence.ReportEvidenceView.as_view(), name="report-evidence"),
+    path("evidence/<int:pk>/", evidence.EvidenceDetailView.as_view(), name="evidence-detail"),
+    path("evidence/<int:pk>/download/", evidence.EvidenceDownloadView.as_view(), name="evidence-download"),
     path(
         "reports/<int:pk>/cbam-communication/",
         cbam.CbamCommunicationView.as_view(),

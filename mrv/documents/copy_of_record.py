@@ -348,11 +348,12 @@ def _render(record: Record, font: str) -> bytes:
         ),
         Paragraph(_escape(_("Evidence")), styles["h2"]),
         Paragraph(
-            _escape(
-                "; ".join(f"{item['name']}: {item['sha256']}" for item in record.evidence)
-                if record.evidence
-                else _("none (no evidence file is stored with this revision)")
-            ),
+            "<br/>".join(
+                _escape(f"{item['name']} ({item['kind']}, {item['size']} B): SHA-256 {item['sha256']}")
+                for item in record.evidence
+            )
+            if record.evidence
+            else _escape(_("none (no evidence file is stored with this revision)")),
             styles["base"],
         ),
         Paragraph(_escape(_("Verification")), styles["h2"]),

@@ -421,6 +421,35 @@ OTHERS = (
     gettext_noop("under {methodology}: {detail}"),
 )
 
+#: Messages of the evidence files (mrv/services/evidence.py, mrv/api/parsers.py).
+EVIDENCE = (
+    gettext_noop(
+        "an evidence file may have at most {limit} bytes (MRV_MAX_EVIDENCE_BYTES); split or compress it"
+    ),
+    gettext_noop(
+        "revision {number} of report {report} is {status}: its evidence is frozen (covered by its digest); open"
+        " a new revision (revise) to add or remove evidence"
+    ),
+    gettext_noop("line_ref names no line of the draft"),
+    gettext_noop("the draft has no line {ref}; its lines are: {refs}"),
+    gettext_noop("the file is empty"),
+    gettext_noop("the file has no bytes"),
+    gettext_noop(
+        "the file's content is not an accepted type: send PDF, PNG, JPEG, XLSX, CSV or TXT (UTF-8 or GB18030)"
+        " (judged by content, not by name)"
+    ),
+    gettext_noop(
+        "evidence file {number} ({filename}) is missing from storage; the SHA-256 recorded at upload is {sha256}."
+        " It is not served; the event is in the audit trail: restore the file from a backup"
+    ),
+    gettext_noop(
+        "evidence file {number} ({filename}) no longer matches the SHA-256 recorded at upload ({sha256}): its"
+        " bytes now hash to {found}. It is not served; the event is in the audit trail: restore the file from a"
+        " backup"
+    ),
+    gettext_noop("Multipart form parse error - {detail}"),
+)
+
 #: Problem titles: the error classes' ``title`` and the HTTP status phrases.
 TITLES = (
     gettext_noop("Invalid request"),
@@ -434,6 +463,10 @@ TITLES = (
     gettext_noop("Busy: try again shortly"),
     gettext_noop("Request body too large"),
     gettext_noop("Too many files or fields"),
+    gettext_noop("Evidence file too large"),
+    gettext_noop("Evidence file type not accepted"),
+    gettext_noop("Evidence of a submitted revision is frozen"),
+    gettext_noop("Evidence file failed its integrity check"),
     gettext_noop("Malformed request body"),
     gettext_noop("Invalid query parameter"),
     gettext_noop("Service not ready"),
@@ -567,4 +600,4 @@ CBAM = (
 )
 
 #: Every message template (titles and names are looked up as they are).
-MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM
+MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE

@@ -44,7 +44,7 @@ def uninstall(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mrv", "0015_monitoring_plans")]
+    dependencies = [("mrv", "0016_evidence")]
 
     operations = [
         migrations.AddField(

@@ -12,7 +12,7 @@ a published methodology version; so everything here is the same each time it is 
   ``facility.update`` audit event before then; the audit trail is append-only), else its name;
 * the operator's name and unified social credit code, the facility and report ids;
 * the verifier's opinion and statement, once given (the completed verification job of the revision);
-* evidence: no evidence store exists yet, so there are no evidence hashes (an empty list).
+* evidence: each file of the revision (frozen with it) with its name as given, kind, size and SHA-256.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from mrv.models import AuditEvent, ReportRevision, VerificationJob
+from mrv.selectors.evidence import evidence_of
 from mrv.selectors.reports import revision_calculation, revision_lines
 
 
@@ -164,4 +165,8 @@ def copy_of_record(*, revision: ReportRevision) -> Record:
         intensity=stored_totals.get("intensity"),
         lines=lines,
         opinion=_opinion(revision),
+        evidence=[
+            {"name": item.filename, "kind": item.kind, "size": str(item.size), "sha256": item.sha256}
+            for item in evidence_of(revision=revision)
+        ],
     )

@@ -8,8 +8,8 @@
 - a user outside any organisation sees nothing.
 
 Drafts are the operator's alone until submitted: a verifier or a regulator sees neither a report that
-has never been submitted, nor a draft revision, nor import jobs (and their dry-run figures), nor the
-audit events of draft work (until the revision they concern is submitted).
+has never been submitted, nor a draft revision (nor its evidence files), nor import jobs (and their
+dry-run figures), nor the audit events of draft work (until the revision they concern is submitted).
 Objects outside a user's scope are simply absent (404), so their existence does not leak.
 """
 
@@ -23,6 +23,7 @@ from django.db.models.functions import Cast, Concat
 
 from mrv.models import (
     AuditEvent,
+    Evidence,
     Facility,
     ImportJob,
     Membership,
@@ -44,6 +45,9 @@ DRAFT_ACTIONS = (
     "report.delete",
     "report.revise",
     "revision.discard",
+    "evidence.upload",
+    "evidence.delete",
+    "evidence.integrity_failed",
 )
 #: Audit actions of a monitoring plan's draft: shown to others once that plan version is submitted.
 PLAN_DRAFT_ACTIONS = ("plan.create", "plan.update", "plan.delete")
@@ -122,6 +126,17 @@ def revisions_visible_to(user: AbstractBaseUser, *, report: Report) -> QuerySet[
     if not sees_drafts(user):
         revisions = revisions.exclude(status=DRAFT)
     return revisions
+
+
+def evidence_visible_to(user: AbstractBaseUser) -> QuerySet[Evidence]:
+    """Evidence files follow their revision: an operator sees those of its facilities' reports, drafts
+    included; a verifier (of the facility) and a regulator only those of submitted revisions."""
+    evidence = Evidence.objects.select_related("revision__report__facility", "uploaded_by").filter(
+        revision__report__in=reports_visible_to(user)
+    )
+    if not sees_drafts(user):
+        evidence = evidence.exclude(revision__status=DRAFT)
+    return evidence
 
 
 def import_jobs_visible_to(user: AbstractBaseUser) -> QuerySet[ImportJob]:

@@ -24,10 +24,12 @@ from mrv.domain import linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.selectors import evidence as evidence_selectors
 from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
 from mrv.services.audit import audit_record
 from mrv.services.cbam import cbam_checked
+from mrv.services.evidence import evidence_carry_over, evidence_discard
 from mrv.services.rollup import rollup_replace
 from mrv.services.rows import insert_parts, mark_saved
 
@@ -62,7 +64,12 @@ def _calculate(
     )
 
 
-def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[Any]) -> str:
+def _inputs_digest(
+    *, report: Report, revision: ReportRevision, lines: Sequence[Any], evidence: Sequence[Any] = ()
+) -> str:
+    """SHA-256 of the canonical JSON of the revision's inputs, and of its evidence files' hashes when it
+    has any (``{sha256, size, kind, line_ref, parameter}``, sorted); without evidence the content is what
+    it was before evidence existed, so earlier digests stay as they are."""
     content = {
         "facility": report.facility_id,
         "year": report.year,
@@ -73,6 +80,8 @@ def _inputs_digest(*, report: Report, revision: ReportRevision, lines: Sequence[
     }
     if revision.cbam is not None:  # only then: the digests of revisions without CBAM data stay as they were
         content["cbam"] = revision.cbam
+    if evidence:
+        content["evidence"] = list(evidence)
     return digest(content)
 
 
@@ -343,6 +352,7 @@ def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
     """Delete a draft: the whole report when it has never been submitted, else only the draft revision."""
     revision = _draft(report, action="delete")
     facility, report_id, number = report.facility, report.pk, revision.number
+    evidence_discard(revision=revision)
     if number == 1:
         revision.activity_lines.all().delete()
         revision.delete()
@@ -369,7 +379,12 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
     if not lines:
         raise Conflict("a report without activity lines cannot be submitted")
-    revision.digest = _inputs_digest(report=report, revision=revision, lines=lines)
+    revision.digest = _inputs_digest(
+        report=report,
+        revision=revision,
+        lines=lines,
+        evidence=evidence_selectors.digest_items(revision=revision),
+    )
     now = timezone.now()
     revision.status, revision.submitted_by, revision.submitted_at, revision.status_changed_at = (
         Status.SUBMITTED,
@@ -413,6 +428,7 @@ def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     revision = _new_revision(
         report=report, number=latest.number + 1, by=by, lines=lines, calculation=calculation, cbam=latest.cbam
     )
+    carried = evidence_carry_over(source=latest, target=revision)
     _sync(report, revision)
     audit_record(
         actor=by,
@@ -421,7 +437,7 @@ def report_revise(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
         object_id=report.pk,
         facility=report.facility,
         before_digest=latest.digest,
-        data={"revision": revision.number, "from_revision": latest.number},
+        data={"revision": revision.number, "from_revision": latest.number, "evidence": carried},
     )
     return revision
 
