@@ -1,4 +1,5 @@
-"""Monthly deposits for the competent authority: the deposits past their due date and not made."""
+"""Monthly deposits for the competent authority: the deposits past their due date and not made, the
+review of a deposit (accept or return), and deposit compliance per province, sector or facility."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrv.api.lookups import query
+from mrv.api import serializers as s
+from mrv.api.lookups import query, report_for, require
+from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator
+from mrv.api.retry import retrying
 from mrv.selectors import deposits
+from mrv.services import deposits as deposit_services
 
 
 class OverdueDepositOutput(serializers.Serializer):
@@ -62,3 +67,42 @@ class OverdueDepositsView(APIView):
                 {"year": filters["year"], "on": on, "count": len(rows), "results": rows}
             ).data
         )
+
+
+class ReviewInput(serializers.Serializer):
+    comment = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        default="",
+        max_length=4000,
+        help_text="required to return a deposit: what the operator must change",
+    )
+
+
+class DepositReviewView(APIView):
+    """The competent authority accepts or returns a monthly report's deposited revision (instead of a
+    verification body), once its automated checks have run; the report is returned as it then is."""
+
+    permission_classes = [IsAuthenticated & HasOrganisation]
+    parser_classes = [DecimalJSONParser]
+    accept = True
+
+    @extend_schema(request=ReviewInput, responses={200: s.ReportSummaryOutput})
+    @retrying
+    def post(self, request: Request, pk: int) -> Response:
+        report = report_for(request, pk)
+        require(request, IsRegulator)
+        data = ReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = deposit_services.deposit_review(
+            by=request.user, report=report, accept=self.accept, comment=data.validated_data["comment"]
+        )
+        return Response(s.ReportSummaryOutput(s.report_summary(report, review.revision)).data)
+
+
+class DepositAcceptView(DepositReviewView):
+    accept = True
+
+
+class DepositReturnView(DepositReviewView):
+    accept = False

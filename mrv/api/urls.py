@@ -45,6 +45,8 @@ urlpatterns = [
     path("reports/<int:pk>/", reporting.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<int:pk>/submit/", reporting.ReportSubmitView.as_view(), name="report-submit"),
     path("reports/<int:pk>/revise/", reporting.ReportReviseView.as_view(), name="report-revise"),
+    path("reports/<int:pk>/accept/", deposits.DepositAcceptView.as_view(), name="report-accept"),
+    path("reports/<int:pk>/return/", deposits.DepositReturnView.as_view(), name="report-return"),
     path("reports/<int:pk>/checks/", reporting.ReportChecksView.as_view(), name="report-checks"),
     path("reports/<int:pk>/revisions/", reporting.ReportRevisionListView.as_view(), name="report-revisions"),
     path(

@@ -154,3 +154,31 @@ def overdue_deposits(
                     }
                 )
     return rows
+
+
+#: The review state of a deposit: waiting for the regulator, accepted, returned, or settled by a
+#: verification body's opinion instead.
+REVIEW_STATES = ("pending", "accepted", "returned", "verifier")
+_AWAITING = (
+    ReportRevision.Status.SUBMITTED,
+    ReportRevision.Status.CHECKS_RUNNING,
+    ReportRevision.Status.IN_VERIFICATION,
+)
+
+
+def deposit_review(report: Report, revision: ReportRevision) -> dict[str, Any] | None:
+    """``{status, comment, by, at}`` of the regulator's review of a deposited monthly revision; None for
+    an annual report or a draft. Reads the review prefetched by :func:`mrv.selectors.reports.report_list`
+    when there is one (``revisions__deposit_review``)."""
+    if report.month is None or revision.status == ReportRevision.Status.DRAFT:
+        return None
+    review = getattr(revision, "deposit_review", None)  # a missing one-to-one raises an AttributeError
+    if review is not None:
+        return {
+            "status": review.decision,
+            "comment": review.comment,
+            "by": review.reviewed_by.username,
+            "at": review.reviewed_at,
+        }
+    status = "pending" if revision.status in _AWAITING else "verifier"
+    return {"status": status, "comment": "", "by": None, "at": None}
