@@ -3,6 +3,8 @@ review of a deposit (accept or return), and deposit compliance per province, sec
 
 from __future__ import annotations
 
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -11,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mrv.api import serializers as s
-from mrv.api.lookups import query, report_for, require
+from mrv.api.lookups import CommaSeparated, query, report_for, require
 from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator
+from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.api.retry import retrying
 from mrv.selectors import deposits
 from mrv.services import deposits as deposit_services
@@ -106,3 +109,80 @@ class DepositAcceptView(DepositReviewView):
 
 class DepositReturnView(DepositReviewView):
     accept = False
+
+
+class ComplianceFilter(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1990, max_value=2100)
+    group_by = CommaSeparated(
+        child=serializers.ChoiceField(choices=deposits.COMPLIANCE_GROUPS),
+        required=False,
+        help_text=f"any of {', '.join(deposits.COMPLIANCE_GROUPS)} (none: one row)",
+    )
+    as_of = serializers.DateField(
+        required=False, help_text="the date to judge on (default: today, Beijing time)"
+    )
+
+    def validate_group_by(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("a group_by key is repeated")
+        return value
+
+
+class ComplianceRowOutput(serializers.Serializer):
+    province = serializers.CharField(required=False, help_text="grouped by province: ISO 3166-2:CN code")
+    sector = serializers.CharField(required=False)
+    facility = serializers.IntegerField(required=False)
+    facility_name = serializers.CharField(required=False)
+    expected = serializers.IntegerField(help_text="facility-months whose due date had passed")
+    on_time = serializers.IntegerField(help_text="of the expected: deposited by the due date")
+    late = serializers.IntegerField(help_text="of the expected: deposited after the due date")
+    missing = serializers.IntegerField(help_text="of the expected: not deposited")
+    accepted = serializers.IntegerField(help_text="deposits whose latest revision the regulator accepted")
+    returned = serializers.IntegerField(help_text="deposits whose latest revision the regulator returned")
+
+
+class ComplianceTotalsOutput(serializers.Serializer):
+    expected = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    late = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    returned = serializers.IntegerField()
+
+
+class ComplianceOutput(serializers.Serializer):
+    year = serializers.IntegerField()
+    as_of = serializers.DateField()
+    group_by = serializers.ListField(child=serializers.CharField())
+    results = ComplianceRowOutput(many=True)
+    totals = ComplianceTotalsOutput()
+
+
+class DepositComplianceView(APIView):
+    """Monthly deposit compliance for the competent authority: per province, sector or facility, the
+    months due, deposited on time or late, missing, and accepted or returned; ``?format=csv|xlsx``."""
+
+    permission_classes = [IsAuthenticated & HasOrganisation & IsRegulator]
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+
+    @extend_schema(
+        operation_id="aggregates_deposits",
+        parameters=[ComplianceFilter],
+        responses={
+            (200, "application/json"): ComplianceOutput,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = query(ComplianceFilter, request)
+        answer = deposits.deposit_compliance(
+            user=request.user,
+            year=filters["year"],
+            group_by=filters.get("group_by", []),
+            on=filters.get("as_of"),
+        )
+        if request.accepted_renderer.format in ("csv", "xlsx"):
+            generated_at = timezone.now().isoformat(timespec="seconds")
+            return Response(deposits.compliance_table(answer, generated_at=generated_at))
+        return Response(ComplianceOutput(answer).data)

@@ -79,6 +79,7 @@ urlpatterns = [
     path("verification-jobs/<int:pk>/rerun/", verification.JobRerunView.as_view(), name="job-rerun"),
     path("import-jobs/<int:pk>/", reporting.ImportJobDetailView.as_view(), name="import-job-detail"),
     path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
+    path("aggregates/deposits/", deposits.DepositComplianceView.as_view(), name="aggregates-deposits"),
     path("deposits/overdue/", deposits.OverdueDepositsView.as_view(), name="deposits-overdue"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
