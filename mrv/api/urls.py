@@ -34,7 +34,17 @@ urlpatterns = [
         name="facility-monitoring-plan",
     ),
     path("monitoring-plans/", plans.PlanListView.as_view(), name="monitoring-plan-list"),
+    path(
+        "monitoring-plans/parameters/template/",
+        plans.PlanParametersTemplateView.as_view(),
+        name="monitoring-plan-parameters-template",
+    ),
     path("monitoring-plans/<int:pk>/", plans.PlanDetailView.as_view(), name="monitoring-plan-detail"),
+    path(
+        "monitoring-plans/<int:pk>/parameters/import/",
+        plans.PlanParametersImportView.as_view(),
+        name="monitoring-plan-parameters-import",
+    ),
     path("monitoring-plans/<int:pk>/submit/", plans.PlanSubmitView.as_view(), name="monitoring-plan-submit"),
     path(
         "monitoring-plans/<int:pk>/approve/", plans.PlanApproveView.as_view(), name="monitoring-plan-approve"
