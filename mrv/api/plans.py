@@ -328,7 +328,9 @@ class PlanParametersTemplateView(APIView):
                 "PlanParameterTemplate",
                 {
                     "columns": serializers.ListField(child=serializers.CharField()),
-                    "rows": serializers.ListField(child=serializers.DictField()),
+                    "rows": serializers.ListField(
+                        child=serializers.DictField(child=serializers.CharField(allow_blank=True))
+                    ),
                     "filename": serializers.CharField(),
                 },
             ),
