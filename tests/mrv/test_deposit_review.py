@@ -58,6 +58,9 @@ def test_the_regulator_accepts_a_deposit_and_the_report_shows_the_review(world: 
         "accepted",
         world.regulator.user.pk,
     )
+    # an accepted deposit counts as verified: it is in the monthly aggregates
+    totals = regulator.get("/api/v1/aggregates/", {"period": "monthly", "year": 2024}).json()["totals"]
+    assert totals["reports"] == 1 and totals["total"] == body["totals"]["total"]
     # a second review of the same revision is refused
     again = regulator.post(f"/api/v1/reports/{report_id}/return/", {"comment": "late thought"}, format="json")
     assert again.status_code == 409 and again.json()["errors"][0]["code"] == "not_reviewable"
@@ -111,6 +114,9 @@ def test_wrong_states_are_409_problems_saying_what_to_do(world: World, check: bo
     assert refused.status_code == 409 and refused["Content-Type"].startswith("application/problem+json")
     assert refused.json()["errors"][0]["code"] == "not_a_deposit"
     assert "only a monthly report" in refused.json()["detail"]
+    chinese = regulator.post(f"/api/v1/reports/{annual}/accept/", HTTP_ACCEPT_LANGUAGE="zh-Hans").json()
+    assert chinese["detail"] == "只有月度报告（月度存证）由主管部门审核；年度报告由其核查机构核查"
+    assert chinese["errors"][0]["code"] == "not_a_deposit"
     # a deposit whose job a verifier claimed is the verifier's to settle
     report_id = deposit(world, 2)
     job = VerificationJob.objects.get(revision__report_id=report_id, kind="verification")

@@ -148,3 +148,23 @@ def test_a_monthly_report_has_no_monthly_sum_check(world: World) -> None:
     report = monthly(world, 1)
     job = report.revisions.get().verification_jobs.get(kind="verification")
     assert findings(job) == []
+
+
+def test_the_findings_read_in_chinese(world: World) -> None:
+    for month in range(1, 3):
+        monthly(world, month)
+    annual = report_create(
+        by=world.operator_a.user,
+        facility=world.facility_a,
+        year=2024,
+        month=None,
+        methodology=None,
+        lines=cement(coal=q("120000", "t"), clinker="960000", electricity=q("96", "GWh")),
+    ).report
+    job = checked(world, annual)
+    answer = world.client("regulator").get(
+        f"/api/v1/verification-jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="zh-Hans"
+    )
+    [finding] = [f for f in answer.json()["findings"] if f["code"] == "monthly_sum_incomplete"]
+    assert finding["detail"] == "12 份月度报告中已接受 2 份：全部 12 份接受后，才将年度各行与其合计比较"
+    assert (finding["value"], finding["expected"]) == ("已接受的月份 1, 2", "12 份已接受的月度报告")
