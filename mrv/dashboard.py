@@ -9,7 +9,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from mrv import i18n
 from mrv.models import Organisation
-from mrv.selectors.dashboard import dashboard
+from mrv.selectors.dashboard import dashboard, deposit_panel
 from mrv.selectors.scoping import REGULATOR, membership
 
 #: How each kind of organisation is named on the page that refuses its users.
@@ -28,6 +28,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("year", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else None
     context = dashboard(year=year)
+    if context.get("year") is not None:
+        context["deposits"] = deposit_panel(user=request.user, year=context["year"])
     if context.get("precision"):
         context["precision"] = i18n.translate(context["precision"])
     return render(request, "mrv/dashboard.html", context)

@@ -698,3 +698,36 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.kind}) of {self.revision}"
+class DepositReview(models.Model):
+    """The competent authority's review of a monthly deposit (a submitted revision of a monthly report),
+    given instead of a verification body's opinion: ``accepted`` (the revision becomes ``verified``: its
+    figures count in the aggregates and in the annual report's check against the monthly sum) or
+    ``returned`` with a comment (the operator revises it). One per revision, written once: neither
+    updated nor deleted, and only beside a monthly revision in the matching status (triggers of
+    migration 0017)."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        RETURNED = "returned", "Returned"
+
+    revision = models.OneToOneField(ReportRevision, on_delete=models.PROTECT, related_name="deposit_review")
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["revision_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decision__in=["accepted", "returned"]),
+                name="deposit_review_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision="accepted") | ~models.Q(comment=""),
+                name="deposit_review_return_has_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review of revision {self.revision_id}: {self.decision}"

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,9 +22,12 @@ from rest_framework.views import APIView
 from mrv.api.idempotency import idempotent
 from mrv.api.lookups import MAX_ID, query, require
 from mrv.api.pagination import PageNumberPagination
-from mrv.api.parsers import DecimalJSONParser
+from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
+from mrv.api.reporting import AcceptHeaderNegotiation
 from mrv.api.retry import retrying
+from mrv.domain import linefiles
 from mrv.domain import plans as plan_data
 from mrv.errors import InvalidRequest
 from mrv.models import MonitoringPlan
@@ -249,3 +253,95 @@ class FacilityPlanView(APIView):
         if plan is None:
             raise Http404(f"{facility} has no approved monitoring plan in force on {on.isoformat()}")
         return Response(_out(plan))
+
+
+# -- the parameter table: import a draft's sources from CSV/XLSX, and the template ----------------------------
+class PlanImportOutput(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    rows = serializers.IntegerField(help_text="data rows read")
+    sources = serializers.IntegerField()
+    parameters = serializers.IntegerField()
+    plan = PlanOutput(allow_null=True, help_text="the draft as stored (null on a dry run)")
+
+
+class PlanParametersImportView(APIView):
+    """Replace a DRAFT plan's sources with a parameter table (CSV: UTF-8, with or without BOM, or
+    GB18030; XLSX), one row per source and parameter, columns as the template's. All or nothing: bad
+    cells are a 400 problem with each error's ``row`` and ``column``; a submitted or approved version
+    is a 409."""
+
+    permission_classes = [SIGNED_IN]
+    parser_classes = [BoundedMultiPartParser]
+    content_negotiation_class = AcceptHeaderNegotiation
+
+    class QuerySerializer(serializers.Serializer):
+        format = serializers.ChoiceField(
+            choices=linefiles.FORMATS,
+            required=False,
+            help_text="the file's format; by default the file name's extension (.csv or .xlsx)",
+        )
+        dry_run = serializers.BooleanField(required=False, help_text="check the file, store nothing")
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer("PlanParameterFile", {"file": serializers.FileField()})
+        },
+        parameters=[QuerySerializer],
+        responses={200: PlanImportOutput},
+    )
+    @retrying
+    def post(self, request: Request, pk: int) -> Response:
+        plan = _plan(request, pk)
+        require(request, IsOperator)
+        options = query(self.QuerySerializer, request)
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidRequest(
+                "upload the file as multipart form field 'file'",
+                [{"pointer": "/file", "code": "required", "detail": "a CSV or XLSX file"}],
+            )
+        file_format = options.get("format") or (upload.name or "").rsplit(".", 1)[-1].lower()
+        if file_format not in linefiles.FORMATS:
+            raise InvalidRequest(
+                "the file must be .csv or .xlsx (or say which with ?format=csv|xlsx)",
+                [{"pointer": "/file", "code": "unsupported_format", "detail": "csv or xlsx"}],
+            )
+        dry_run = options.get("dry_run", False)
+        summary = services.plan_parameters_import(
+            by=request.user, plan=plan, content=upload.read(), file_format=file_format, dry_run=dry_run
+        )
+        summary["plan"] = None if dry_run else _plan(request, pk)
+        return Response(PlanImportOutput(summary).data)
+
+
+class PlanParametersTemplateView(APIView):
+    """The parameter table's template (``?format=csv|xlsx``): its columns and two example rows."""
+
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [CSVRenderer, XLSXRenderer, JSONRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+            (200, "application/json"): inline_serializer(
+                "PlanParameterTemplate",
+                {
+                    "columns": serializers.ListField(child=serializers.CharField()),
+                    "rows": serializers.ListField(
+                        child=serializers.DictField(child=serializers.CharField(allow_blank=True))
+                    ),
+                    "filename": serializers.CharField(),
+                },
+            ),
+        },
+        operation_id="monitoring_plan_parameters_template",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "columns": list(plan_data.TABLE_COLUMNS),
+                "rows": [dict(row) for row in plan_data.TEMPLATE_ROWS],
+                "filename": "mrv-monitoring-plan-parameters",
+            }
+        )

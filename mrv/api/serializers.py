@@ -30,7 +30,7 @@ from mrv.models import (
     VerificationJob,
 )
 from mrv.selectors.aggregates import GROUPS
-from mrv.selectors.deposits import report_deposit
+from mrv.selectors.deposits import REVIEW_STATES, deposit_review, report_deposit
 from mrv.selectors.reports import revision_calculation, revision_lines
 
 
@@ -149,6 +149,7 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
         "created_at": report.created_at,
         "submitted_at": revision.submitted_at,
         **report_deposit(report, revision),
+        "review": deposit_review(report, revision),
     }
 
 
@@ -362,6 +363,16 @@ class RevisionOutput(serializers.ModelSerializer):
         ]
 
 
+class DepositReviewOutput(serializers.Serializer):
+    """The competent authority's review of a monthly deposit (POST /api/v1/reports/{id}/accept/ or
+    /return/): ``pending`` until it decides; ``verifier`` when a verification body's opinion settled it."""
+
+    status = serializers.ChoiceField(choices=REVIEW_STATES)
+    comment = serializers.CharField(allow_blank=True)
+    by = serializers.CharField(allow_null=True, help_text="the reviewing regulator's user name")
+    at = serializers.DateTimeField(allow_null=True)
+
+
 class ReportSummaryOutput(serializers.Serializer):
     """A report as listed: the shown revision's status and figures, without lines."""
 
@@ -395,6 +406,10 @@ class ReportSummaryOutput(serializers.Serializer):
     due_days_source = serializers.CharField(
         allow_null=True,
         help_text="the methodology version giving due_days, or 'default' (40) when it has none",
+    )
+    review = DepositReviewOutput(
+        allow_null=True,
+        help_text="monthly reports once deposited: the competent authority's review (null otherwise)",
     )
 
 

@@ -37,7 +37,17 @@ urlpatterns = [
         name="facility-monitoring-plan",
     ),
     path("monitoring-plans/", plans.PlanListView.as_view(), name="monitoring-plan-list"),
+    path(
+        "monitoring-plans/parameters/template/",
+        plans.PlanParametersTemplateView.as_view(),
+        name="monitoring-plan-parameters-template",
+    ),
     path("monitoring-plans/<int:pk>/", plans.PlanDetailView.as_view(), name="monitoring-plan-detail"),
+    path(
+        "monitoring-plans/<int:pk>/parameters/import/",
+        plans.PlanParametersImportView.as_view(),
+        name="monitoring-plan-parameters-import",
+    ),
     path("monitoring-plans/<int:pk>/submit/", plans.PlanSubmitView.as_view(), name="monitoring-plan-submit"),
     path(
         "monitoring-plans/<int:pk>/approve/", plans.PlanApproveView.as_view(), name="monitoring-plan-approve"
@@ -48,6 +58,8 @@ urlpatterns = [
     path("reports/<int:pk>/", reporting.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<int:pk>/submit/", reporting.ReportSubmitView.as_view(), name="report-submit"),
     path("reports/<int:pk>/revise/", reporting.ReportReviseView.as_view(), name="report-revise"),
+    path("reports/<int:pk>/accept/", deposits.DepositAcceptView.as_view(), name="report-accept"),
+    path("reports/<int:pk>/return/", deposits.DepositReturnView.as_view(), name="report-return"),
     path("reports/<int:pk>/checks/", reporting.ReportChecksView.as_view(), name="report-checks"),
     path("reports/<int:pk>/revisions/", reporting.ReportRevisionListView.as_view(), name="report-revisions"),
     path(
@@ -88,6 +100,7 @@ urlpatterns = [
     path("verification-jobs/<int:pk>/rerun/", verification.JobRerunView.as_view(), name="job-rerun"),
     path("import-jobs/<int:pk>/", reporting.ImportJobDetailView.as_view(), name="import-job-detail"),
     path("aggregates/", aggregates.AggregatesView.as_view(), name="aggregates"),
+    path("aggregates/deposits/", deposits.DepositComplianceView.as_view(), name="aggregates-deposits"),
     path("deposits/overdue/", deposits.OverdueDepositsView.as_view(), name="deposits-overdue"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),

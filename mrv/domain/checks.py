@@ -131,6 +131,52 @@ class CheckInput:
     derived: dict[str, Any] = field(default_factory=dict)
     #: the approved monitoring plan in force for the report's period (None: no plan, no plan checks)
     plan: Plan | None = None
+    #: an annual report: the activity of the facility's accepted monthly deposits of the same year
+    accepted_monthly: AcceptedMonthly | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What sizes one line: its activity parameter (``quantity``, ``clinker``...) in the engine's unit."""
+
+    name: str
+    unit: str
+    value: Decimal
+
+
+@dataclass
+class AcceptedMonthly:
+    """The activity of the accepted monthly reports of an annual report's facility and year: the months
+    accepted, and per ``(ref, source)`` of their lines the sum of each line's :class:`Activity`."""
+
+    months: list[int]
+    sums: dict[tuple[str, str], Activity]
+
+
+def activity_of(line: LineResult) -> Activity | None:
+    """The parameter that sizes ``line`` (the first of :data:`SIZE_PARAMETERS` it has), after the
+    engine's unit conversion; None for a line without one."""
+    for name in SIZE_PARAMETERS:
+        for parameter in line.parameters:
+            if parameter.name == name:
+                return Activity(name, parameter.unit, parameter.value)
+    return None
+
+
+def add_activity(sums: dict[tuple[str, str], Activity], lines: list[LineResult]) -> None:
+    """Add each line's activity to ``sums`` under its ``(ref, source)``: how the monthly sums are made.
+    A line whose parameter or unit differs from what the sum holds (a line kind changed its method
+    between months) is left out of it."""
+    for line in lines:
+        found = activity_of(line)
+        if found is None:
+            continue
+        key = (line.ref, line.source)
+        held = sums.get(key)
+        if held is None:
+            sums[key] = found
+        elif (held.name, held.unit) == (found.name, found.unit):
+            sums[key] = Activity(held.name, held.unit, held.value + found.value)
 
 
 def _band(data: CheckInput, name: str) -> Band | None:
@@ -682,6 +728,70 @@ def monthly_consistency(data: CheckInput) -> Iterator[Finding]:
             )
 
 
+#: The months a year of deposits has: the annual lines are compared with the sum once all are accepted.
+MONTHS = 12
+#: Activity figures are compared at the precision every figure is presented at (6 decimal places).
+ACTIVITY_PLACES = 6
+
+
+def monthly_sum(data: CheckInput) -> Iterator[Finding]:
+    """An annual report's lines against the sum of the facility's **accepted** monthly deposits of the
+    same year (the competent authority's review, SPEC §8), per line ``(ref, source)``: the activity
+    (quantity of fuel, clinker, electricity... in the engine's unit, after unit conversion) of the
+    annual line equals the sum of the monthly lines' to 6 decimal places, or ``monthly_sum_mismatch``
+    (a warning) gives both figures. Lines of the monthly reports that the annual report lacks are
+    mismatches too. Until all 12 months are accepted, ``monthly_sum_incomplete`` (info) says which are."""
+    accepted = data.accepted_monthly
+    if accepted is None or not accepted.months:
+        return
+    count = len(accepted.months)
+    if count < MONTHS:
+        yield Finding(
+            "monthly_sum_incomplete",
+            "info",
+            f"{count} of 12 monthly reports accepted: the annual lines are compared with their sum once all"
+            " 12 are",
+            "/lines",
+            "",
+            "accepted months " + ", ".join(map(str, accepted.months)),
+            "12 accepted monthly reports",
+        )
+        return
+    seen: set[tuple[str, str]] = set()
+    for index, line in enumerate(data.calculation.lines):
+        annual = activity_of(line)
+        key = (line.ref, line.source)
+        if annual is None:
+            continue
+        seen.add(key)
+        monthly = accepted.sums.get(key)
+        total = monthly.value if monthly is not None and monthly.unit == annual.unit else ZERO
+        if present(annual.value, ACTIVITY_PLACES) != present(total, ACTIVITY_PLACES):
+            yield Finding(
+                "monthly_sum_mismatch",
+                "warning",
+                f"{annual.name} of {line.ref}: the annual line differs from the sum of the 12 accepted "
+                "monthly reports",
+                _pointer(index, annual.name),
+                line.ref,
+                f"{plain(present(annual.value, ACTIVITY_PLACES))} {annual.unit}",
+                f"{plain(present(total, ACTIVITY_PLACES))} {annual.unit} (the sum of the 12 accepted monthly"
+                " reports)",
+            )
+    for (ref, source), monthly in sorted(accepted.sums.items()):
+        if (ref, source) not in seen and monthly.value:
+            yield Finding(
+                "monthly_sum_mismatch",
+                "warning",
+                f"the accepted monthly reports have a {source} line {ref}; the annual report has none",
+                f"/monthly/{ref}",
+                ref,
+                "no line",
+                f"{plain(present(monthly.value, ACTIVITY_PLACES))} {monthly.unit} (the sum of the 12 accepted"
+                " monthly reports)",
+            )
+
+
 def default_share(data: CheckInput) -> Iterator[Finding]:
     """How much of the total rests on methodology defaults instead of measured parameters."""
     totals = data.calculation.totals
@@ -762,6 +872,7 @@ CHECKS: list[Callable[[CheckInput], Iterator[Finding]]] = [
     unit_slips,
     year_on_year,
     monthly_consistency,
+    monthly_sum,
     default_share,
     plan_conformity,
 ]

@@ -206,3 +206,125 @@ def _parameter(spec: Any, at: str, errors: list[dict[str, str]]) -> dict[str, An
         "tier": None if tier is None else str(tier),
         "missing_data_rule": _text(spec.get("missing_data_rule"), f"{at}/missing_data_rule", errors),
     }
+
+
+# -- the parameter table: a plan's sources as spreadsheet rows (CSV/XLSX import and template) ---------------
+#: The columns of a plan's parameter table: one row per source and parameter (a source without
+#: parameters is one row with ``parameter`` empty); ``ref``, ``source`` and ``description`` repeat on each
+#: row of a source (the first row's description is kept).
+TABLE_COLUMNS = ("ref", "source", "description", "parameter", *PARAMETER_FIELDS)
+#: The example rows of the template (a cement plant's coal, as cn-mee-2024 plans read).
+TEMPLATE_ROWS = (
+    {
+        "ref": "coal",
+        "source": "fuel_combustion",
+        "description": "kiln coal",
+        "parameter": "quantity",
+        "determination": "measured",
+        "method": "belt weigher, monthly stock reconciliation",
+        "instrument": "belt weigher BW-1",
+        "frequency": "continuous",
+        "uncertainty_percent": "1.5",
+        "tier": "3",
+        "missing_data_rule": "purchase invoices less stock change",
+    },
+    {
+        "ref": "coal",
+        "source": "fuel_combustion",
+        "description": "kiln coal",
+        "parameter": "ncv",
+        "determination": "measured",
+        "method": "GB/T 213 on each delivery",
+        "instrument": "bomb calorimeter",
+        "frequency": "batch",
+        "uncertainty_percent": "",
+        "tier": "2",
+        "missing_data_rule": "the default of the methodology",
+    },
+)
+
+
+@dataclass
+class TableSources:
+    """A parameter table read into plan sources, with where each source and parameter came from."""
+
+    sources: list[dict[str, Any]]
+    #: ``/sources/<i>`` → the file row of the source's first row
+    source_rows: dict[str, int]
+    #: ``/sources/<i>/parameters/<name>`` → the file row of that parameter
+    parameter_rows: dict[str, int]
+    errors: list[dict[str, Any]]
+
+
+def _cell(row: dict[str, str], name: str) -> str:
+    return (row.get(name) or "").strip()
+
+
+def sources_from_table(rows: list[dict[str, str]]) -> TableSources:
+    """Plan sources (the shape :func:`validate_sources` takes) from parameter-table rows (file row 2 is
+    the first data row). Empty cells are absent fields; a ref given twice with another line kind, or a
+    parameter given twice for one source, is an error at its row and column."""
+    sources: list[dict[str, Any]] = []
+    by_ref: dict[str, int] = {}
+    found = TableSources(sources, {}, {}, [])
+    for number, row in enumerate(rows, start=2):
+        ref, kind = _cell(row, "ref"), _cell(row, "source")
+        index = by_ref.get(ref)
+        if index is None or not ref:
+            index = len(sources)
+            if ref:
+                by_ref[ref] = index
+            source: dict[str, Any] = {"ref": ref, "source": kind, "parameters": {}}
+            if _cell(row, "description"):
+                source["description"] = _cell(row, "description")
+            sources.append(source)
+            found.source_rows[f"/sources/{index}"] = number
+        elif sources[index]["source"] != kind:
+            found.errors.append(
+                {
+                    "pointer": f"/rows/{number - 2}/source",
+                    "row": number,
+                    "column": "source",
+                    "code": "inconsistent",
+                    "detail": f"ref {ref} is a {sources[index]['source']} source on an earlier row",
+                }
+            )
+            continue
+        name = _cell(row, "parameter")
+        if not name:
+            continue
+        parameters = sources[index]["parameters"]
+        if name in parameters:
+            found.errors.append(
+                {
+                    "pointer": f"/rows/{number - 2}/parameter",
+                    "row": number,
+                    "column": "parameter",
+                    "code": "duplicate",
+                    "detail": f"parameter {name} of {ref} is on an earlier row",
+                }
+            )
+            continue
+        parameters[name] = {field: _cell(row, field) for field in PARAMETER_FIELDS if _cell(row, field)}
+        found.parameter_rows[f"/sources/{index}/parameters/{name}"] = number
+    return found
+
+
+def table_error(error: dict[str, str], table: TableSources) -> dict[str, Any]:
+    """A :func:`validate_sources` error (a pointer under ``/sources``) at the file's row and column."""
+    pointer = error["pointer"]
+    parts = pointer.split("/")  # "", "sources", i, [field | "parameters", name, [field]]
+    row, column = None, None
+    if len(parts) >= 5 and parts[3] == "parameters":
+        row = table.parameter_rows.get("/".join(parts[:5]))
+        column = parts[5] if len(parts) > 5 else "parameter"
+    elif len(parts) >= 3:
+        row = table.source_rows.get("/".join(parts[:3]))
+        column = parts[3] if len(parts) > 3 else "ref"
+    return {
+        "pointer": f"/rows/{row - 2}/{column}" if row is not None else pointer,
+        "row": row,
+        "column": column,
+        "code": error["code"],
+        "detail": error["detail"],
+    }

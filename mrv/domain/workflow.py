@@ -6,6 +6,13 @@
                           │                             │
                           └──────finish_checks──────────┴──▶ in_verification ──verify──▶ verified
                                                                      └─────────return──▶ returned
+                                                        (a monthly deposit: accept ──▶ verified,
+                                                         return ──▶ returned, by the regulator)
+
+A monthly report (a deposit) may be settled by the competent authority instead of a verification
+body: ``accept`` moves it to ``verified`` (its figures then count as a verified revision's do) and
+``return`` to ``returned``, the same moves as a verifier's opinion, so the database trigger needs no
+change; the review itself is a ``DepositReview`` row (mrv/services/deposits.py).
 
 A returned or verified revision is corrected by ``revise`` (a new draft revision beside it); only a
 draft is edited or deleted. The services ask this module before they change a revision and answer an
@@ -44,6 +51,7 @@ MOVES: tuple[Move, ...] = (
     Move("finish_checks", CHECKS_RUNNING, IN_VERIFICATION),
     Move("verify", IN_VERIFICATION, VERIFIED),
     Move("return", IN_VERIFICATION, RETURNED),
+    Move("accept", IN_VERIFICATION, VERIFIED),
 )
 #: Actions on a report that leave its latest revision's status alone, and the statuses they need.
 STAYS: dict[str, tuple[str, ...]] = {

@@ -599,5 +599,38 @@ CBAM = (
     gettext_noop("emission_factor is required: the natural gas emission factor (tCO2/TJ)"),
 )
 
+#: Messages of the monthly deposits: the regulator's review, the annual check against the accepted months,
+#: and the monitoring plan's parameter-table import.
+DEPOSITS = (
+    gettext_noop(
+        "only a monthly report (a deposit) is reviewed by the competent authority; an annual report is "
+        "verified by its verification body"
+    ),
+    gettext_noop("the report has no month"),
+    gettext_noop("a returned deposit needs a comment"),
+    gettext_noop("the report changed meanwhile: read it again and repeat the review"),
+    gettext_noop("a verifier has claimed this deposit's verification job: the verifier's opinion settles it"),
+    gettext_noop("verification job {number}"),
+    gettext_noop(
+        "a deposit with automated error findings cannot be accepted: return it with a comment so that the "
+        "operator corrects it"
+    ),
+    gettext_noop("the automated checks have not finished: review the deposit once they have"),
+    gettext_noop("the revision has not been deposited (submitted) yet"),
+    gettext_noop("the revision has been settled already: a new revision is reviewed once deposited"),
+    gettext_noop(
+        "{count} of 12 monthly reports accepted: the annual lines are compared with their sum once all 12 are"
+    ),
+    gettext_noop("{name} of {ref}: the annual line differs from the sum of the 12 accepted monthly reports"),
+    gettext_noop("the accepted monthly reports have a {source} line {ref}; the annual report has none"),
+    gettext_noop("accepted months {months}"),
+    gettext_noop("12 accepted monthly reports"),
+    gettext_noop("{figure} {unit} (the sum of the 12 accepted monthly reports)"),
+    gettext_noop("no line"),
+    gettext_noop("the file has no parameter rows"),
+    gettext_noop("ref {ref} is a {source} source on an earlier row"),
+    gettext_noop("parameter {name} of {ref} is on an earlier row"),
+)
+
 #: Every message template (titles and names are looked up as they are).
-MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE
+MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS

@@ -44,7 +44,7 @@ def uninstall(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mrv", "0016_evidence")]
+    dependencies = [("mrv", "0017_deposit_review")]
 
     operations = [
         migrations.AddField(

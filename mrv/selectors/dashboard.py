@@ -11,14 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext
 
 from accounting.engine import SECTORS
 from accounting.numbers import plain, round_to
 from mrv.domain.provinces import PROVINCES
-from mrv.models import EmissionRollup
+from mrv.models import SECTOR_LABELS, EmissionRollup
 from mrv.selectors.aggregates import aggregate_totals, methodologies_of, reporting_rule
 from mrv.selectors.comparison import facility_comparison
+from mrv.selectors.deposits import deposit_compliance
 
 BAR_WIDTH = 480
 ROW_HEIGHT = 22
@@ -120,3 +122,22 @@ def dashboard(*, year: int | None) -> dict[str, Any]:
 def _precision(places: int, mode: str) -> str:
     unit = "whole tonnes" if places == 0 else f"tonnes to {places} decimal place{'s' if places > 1 else ''}"
     return f"{unit}, rounded {mode.replace('_', ' ')}"
+
+
+def deposit_panel(*, user: AbstractBaseUser, year: int) -> dict[str, Any]:
+    """The deposit compliance panel for ``year``: the rows of ``GET /api/v1/aggregates/deposits/``
+    grouped by province and by sector (as of today, over the facilities ``user`` may see), and its totals."""
+    by_province = deposit_compliance(user=user, year=year, group_by=["province"])
+    by_sector = deposit_compliance(user=user, year=year, group_by=["sector"])
+    return {
+        "as_of": by_province["as_of"],
+        "provinces": [
+            {**row, "key": row["province"], "label": province_label(row["province"])}
+            for row in by_province["results"]
+        ],
+        "sectors": [
+            {**row, "key": row["sector"], "label": gettext(SECTOR_LABELS.get(row["sector"], row["sector"]))}
+            for row in by_sector["results"]
+        ],
+        "totals": by_province["totals"],
+    }

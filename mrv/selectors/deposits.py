@@ -14,6 +14,7 @@ yet due), ``overdue`` (not deposited, past due). Annual reports have none.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,7 +24,11 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from accounting import methodologies
 from accounting.errors import AccountingError
-from mrv.models import Report, ReportRevision
+from mrv.domain import checks
+from mrv.domain.checks import AcceptedMonthly
+from mrv.domain.provinces import PROVINCES
+from mrv.models import ActivityLine, DepositReview, Report, ReportRevision
+from mrv.selectors.reports import revision_calculation
 from mrv.selectors.scoping import facilities_visible_to
 
 DEFAULT_DEPOSIT_DUE_DAYS = 40
@@ -154,3 +159,219 @@ def overdue_deposits(
                     }
                 )
     return rows
+
+
+#: The review state of a deposit: waiting for the regulator, accepted, returned, or settled by a
+#: verification body's opinion instead.
+REVIEW_STATES = ("pending", "accepted", "returned", "verifier")
+_AWAITING = (
+    ReportRevision.Status.SUBMITTED,
+    ReportRevision.Status.CHECKS_RUNNING,
+    ReportRevision.Status.IN_VERIFICATION,
+)
+
+
+def deposit_review(report: Report, revision: ReportRevision) -> dict[str, Any] | None:
+    """``{status, comment, by, at}`` of the regulator's review of a deposited monthly revision; None for
+    an annual report or a draft. Reads the review prefetched by :func:`mrv.selectors.reports.report_list`
+    when there is one (``revisions__deposit_review``)."""
+    if report.month is None or revision.status == ReportRevision.Status.DRAFT:
+        return None
+    review = getattr(revision, "deposit_review", None)  # a missing one-to-one raises an AttributeError
+    if review is not None:
+        return {
+            "status": review.decision,
+            "comment": review.comment,
+            "by": review.reviewed_by.username,
+            "at": review.reviewed_at,
+        }
+    status = "pending" if revision.status in _AWAITING else "verifier"
+    return {"status": status, "comment": "", "by": None, "at": None}
+
+
+# -- deposit compliance: GET /api/v1/aggregates/deposits/ and the dashboard's panel ---------------------------
+COMPLIANCE_GROUPS = ("province", "sector", "facility")
+COMPLIANCE_COUNTS = ("expected", "on_time", "late", "missing", "accepted", "returned")
+
+
+def _month_states(
+    *, user: AbstractBaseUser, year: int, on: date
+) -> tuple[list[Any], dict[tuple[int, int], tuple[str, str | None]]]:
+    """The facilities ``user`` may see, and for each (facility, month) of ``year`` its deposit status on
+    ``on`` (:func:`status_of`) and its review decision by then (``accepted``, ``returned`` or None).
+
+    Three queries whatever the number of facilities and months: the facilities, the first submissions
+    (the deposits), and the reviews of the latest deposited revisions."""
+    facilities = list(facilities_visible_to(user).order_by("name", "id"))
+    ids = [f.pk for f in facilities]
+    deposited: dict[tuple[int, int], tuple[str, str, datetime | None]] = {}
+    firsts = ReportRevision.objects.filter(
+        report__facility__in=ids, report__year=year, report__month__isnull=False, number=1
+    ).exclude(status=ReportRevision.Status.DRAFT)
+    for facility_id, month, methodology, version, at in firsts.values_list(
+        "report__facility_id", "report__month", "methodology", "methodology_version", "submitted_at"
+    ):
+        deposited[(facility_id, month)] = (methodology, version, at)
+    # the review of each report's latest deposited revision (a revision under review has none yet)
+    latest: dict[tuple[int, int], tuple[int, str | None, datetime | None]] = {}
+    revisions = ReportRevision.objects.filter(
+        report__facility__in=ids, report__year=year, report__month__isnull=False
+    ).exclude(status=ReportRevision.Status.DRAFT)
+    for facility_id, month, number, decision, reviewed_at in revisions.values_list(
+        "report__facility_id",
+        "report__month",
+        "number",
+        "deposit_review__decision",
+        "deposit_review__reviewed_at",
+    ):
+        key = (facility_id, month)
+        if key not in latest or latest[key][0] < number:
+            latest[key] = (number, decision, reviewed_at)
+    default_rule = due_rule(DEFAULT_METHODOLOGY)
+    states: dict[tuple[int, int], MonthState] = {}
+    for facility in facilities:
+        for month in range(1, 13):
+            key = (facility.pk, month)
+            found = deposited.get(key)
+            rule = due_rule(found[0], found[1]) if found else default_rule
+            due = due_date(year, month, rule)
+            status = status_of(due=due, deposited_at=found[2] if found else None, on=on)
+            _number, decision, reviewed_at = latest.get(key, (0, None, None))
+            made = status in ("on_time", "late")
+            reviewed = (
+                decision if made and reviewed_at is not None and deposit_day(reviewed_at) <= on else None
+            )
+            states[key] = MonthState(status=status, expected=on > due, review=reviewed)
+    return facilities, states
+
+
+def deposit_compliance(
+    *, user: AbstractBaseUser, year: int, group_by: list[str], on: date | None = None
+) -> dict[str, Any]:
+    """Deposit compliance of ``year`` on ``on`` (default: today, Beijing time), per group of
+    ``group_by`` (any of :data:`COMPLIANCE_GROUPS`; none: one row), over the facilities ``user`` may see
+    (every facility the service knows: it records no opening or closing date of a facility).
+
+    Each row: ``expected`` the facility-months whose due date has passed on ``on``; of those ``on_time``
+    and ``late`` (deposited by / after the due date) and ``missing`` (not deposited by ``on``), so that
+    ``expected = on_time + late + missing`` (a month deposited early, before it is due, counts once it
+    is due); ``accepted`` and ``returned``: the deposits of the year whose latest deposited revision the
+    regulator had accepted / returned by ``on``. Facilities are grouped by their sector and province
+    now; the facility rows carry ``facility_name``."""
+    on = on or today()
+    facilities, states = _month_states(user=user, year=year, on=on)
+    keys = [name for name in COMPLIANCE_GROUPS if name in group_by]
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    totals: dict[str, Any] = dict.fromkeys(COMPLIANCE_COUNTS, 0)
+    for facility in facilities:
+        values = {"province": facility.province, "sector": facility.sector, "facility": facility.pk}
+        key = tuple(values[name] for name in keys)
+        row = groups.get(key)
+        if row is None:
+            row = {name: values[name] for name in keys}
+            if "facility" in keys:
+                row["facility_name"] = facility.name
+            row.update(dict.fromkeys(COMPLIANCE_COUNTS, 0))
+            groups[key] = row
+        for month in range(1, 13):
+            for name in states[(facility.pk, month)].counted():
+                row[name] += 1
+                totals[name] += 1
+    rows = sorted(groups.values(), key=lambda r: tuple(r[name] for name in keys))
+    return {"year": year, "as_of": on, "group_by": keys, "results": rows, "totals": totals}
+
+
+@dataclass(frozen=True)
+class MonthState:
+    """One facility-month on the day compliance is judged: its deposit status (:func:`status_of`),
+    whether it is due by then, and the regulator's review decision by then (None: none)."""
+
+    status: str
+    expected: bool
+    review: str | None
+
+    def counted(self) -> list[str]:
+        """The compliance counts this month adds one to."""
+        names = []
+        if self.expected:
+            names.append("expected")
+            names.append("missing" if self.status == "overdue" else self.status)
+        if self.review is not None:
+            names.append(self.review)
+        return names
+
+
+def compliance_table(answer: Mapping[str, Any], *, generated_at: str = "") -> dict[str, Any]:
+    """The compliance answer as a flat table (CSV: the JSON's keys and counts, a TOTAL row last) and a
+    workbook (XLSX: the table with province names, and a sheet describing the query)."""
+    keys = list(answer["group_by"])
+    if "facility" in keys:
+        keys.insert(keys.index("facility") + 1, "facility_name")
+    label = {keys[0]: "TOTAL"} if keys else {}
+    rows = [*answer["results"], {**dict.fromkeys(keys, ""), **answer["totals"], **label}]
+    columns = [*keys, *COMPLIANCE_COUNTS]
+    table_rows = [{name: row.get(name) for name in columns} for row in rows]
+    sheet_keys = [*keys]
+    if "province" in sheet_keys:
+        sheet_keys.insert(sheet_keys.index("province") + 1, "province_name")
+    sheet_rows = [
+        {**row, "province_name": PROVINCES.get(str(row.get("province") or ""), "")} for row in table_rows
+    ]
+    query = [
+        ("source", "GET /api/v1/aggregates/deposits/ (the same counts as its JSON and CSV)"),
+        ("generated at", generated_at),
+        ("year", str(answer["year"])),
+        ("as of", answer["as_of"].isoformat()),
+        ("group_by", ", ".join(answer["group_by"]) or "(none: one row)"),
+        ("expected", "facility-months whose due date (month end + deposit_due_days) had passed"),
+        ("on_time / late / missing", "of the expected: deposited by / after the due date, not deposited"),
+        ("accepted / returned", "deposits of the year the regulator had accepted / returned"),
+    ]
+    return {
+        "columns": columns,
+        "rows": table_rows,
+        "filename": f"mrv-deposits-{answer['year']}",
+        "sheets": [
+            {"title": "Deposits", "columns": [*sheet_keys, *COMPLIANCE_COUNTS], "rows": sheet_rows},
+            {
+                "title": "Query",
+                "columns": ["item", "value"],
+                "rows": [{"item": item, "value": value} for item, value in query],
+            },
+        ],
+    }
+
+
+def accepted_monthly(*, facility_id: int, year: int) -> AcceptedMonthly:
+    """The activity of ``facility_id``'s accepted monthly deposits of ``year`` (each month's latest
+    accepted revision), summed per line ``(ref, source)`` for the annual report's ``monthly_sum`` check.
+    Two queries and one engine calculation per accepted month."""
+    reviews = (
+        DepositReview.objects.filter(
+            decision=DepositReview.Decision.ACCEPTED,
+            revision__report__facility_id=facility_id,
+            revision__report__year=year,
+            revision__report__month__isnull=False,
+        )
+        .select_related("revision__report")
+        .order_by("revision__report__month", "-revision__number")
+    )
+    revisions: dict[int, ReportRevision] = {}
+    for review in reviews:
+        month = review.revision.report.month
+        assert month is not None
+        revisions.setdefault(month, review.revision)
+    lines: dict[int, list[Any]] = {revision.pk: [] for revision in revisions.values()}
+    for revision_id, inputs in (
+        ActivityLine.objects.filter(revision__in=list(lines))
+        .order_by("revision_id", "index")
+        .values_list("revision_id", "inputs")
+    ):
+        lines[revision_id].append(inputs)
+    sums: dict[tuple[str, str], checks.Activity] = {}
+    for revision in revisions.values():
+        calculation = revision_calculation(
+            report=revision.report, revision=revision, lines=lines[revision.pk]
+        )
+        checks.add_activity(sums, list(calculation.lines))
+    return AcceptedMonthly(months=sorted(revisions), sums=sums)

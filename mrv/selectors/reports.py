@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 import accounting
 from accounting.engine import Calculation
-from mrv.models import Report, ReportRevision
+from mrv.models import DepositReview, Report, ReportRevision
 from mrv.selectors import scoping
 
 
@@ -41,7 +41,8 @@ def report_list(*, user: AbstractBaseUser, filters: Mapping[str, Any]) -> QueryS
             )
         else:  # the latest revision, whose status the report mirrors
             reports = reports.filter(status=filters["status"])
-    return reports.prefetch_related("revisions__verification_jobs").order_by(
+    reviews = Prefetch("revisions__deposit_review", DepositReview.objects.select_related("reviewed_by"))
+    return reports.prefetch_related("revisions__verification_jobs", reviews).order_by(
         "-year", "facility_id", "month", "id"
     )
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounting import methodologies
 from accounting.errors import AccountingError
-from mrv.domain import plans
+from mrv.domain import linefiles, plans
 from mrv.domain.canonical import digest
 from mrv.domain.linefiles import SECTOR_KINDS
 from mrv.errors import Conflict, InvalidRequest
@@ -185,3 +185,49 @@ def plan_decide(
         after_digest=plan.digest,
     )
     return plan
+
+
+@transaction.atomic
+def plan_parameters_import(
+    *, by: AbstractBaseUser, plan: MonitoringPlan, content: bytes, file_format: str, dry_run: bool = False
+) -> dict[str, Any]:
+    """Replace a draft's sources with a parameter table (CSV or XLSX, :data:`mrv.domain.plans.TABLE_COLUMNS`).
+
+    All or nothing: every bad cell is reported at its row and column (a 400 problem) and nothing is
+    stored; an approved (or submitted) version is refused with a 409 (a change is a new version).
+    Audited as ``plan.update`` (draft work, shown to others once the version is submitted)."""
+    plan = _locked(plan)
+    _require(plan, Status.DRAFT, doing="changed")
+    try:
+        rows = linefiles.read_rows(content, file_format)
+    except linefiles.LineFileError as error:
+        raise InvalidRequest(
+            str(error), [{"pointer": "/file", "code": "unreadable_file", "detail": str(error)}]
+        ) from error
+    if not rows:
+        raise InvalidRequest(
+            "the file has no parameter rows",
+            [{"pointer": "/file", "code": "empty_file", "detail": "no data rows"}],
+        )
+    table = plans.sources_from_table(rows)
+    clean, errors = plans.validate_sources(table.sources, line_kinds=SECTOR_KINDS[plan.facility.sector])
+    cell_errors = table.errors + [plans.table_error(error, table) for error in errors]
+    if cell_errors:
+        cell_errors.sort(key=lambda e: (e["row"] or 0, e["column"] or ""))
+        raise InvalidRequest(f"{len(cell_errors)} invalid cell(s); nothing was stored", cell_errors)
+    summary = {
+        "dry_run": dry_run,
+        "rows": len(rows),
+        "sources": len(clean),
+        "parameters": sum(len(source["parameters"]) for source in clean),
+    }
+    if not dry_run:
+        plan.sources = clean
+        plan.save(update_fields=["sources"])
+        _audit(
+            by=by,
+            action="plan.update",
+            plan=plan,
+            data={"fields": ["sources"], "import": file_format, "rows": len(rows)},
+        )
+    return summary

@@ -30,6 +30,7 @@ from mrv.domain import checks
 from mrv.domain.plans import Plan
 from mrv.errors import Conflict, InvalidRequest, ServiceError
 from mrv.models import ActivityLine, Finding, Report, ReportRevision, VerificationJob
+from mrv.selectors.deposits import accepted_monthly
 from mrv.selectors.plans import plan_for_period
 from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
 from mrv.services.audit import audit_record
@@ -256,6 +257,11 @@ def _evaluate(job: VerificationJob) -> tuple[list[checks.Finding], dict[str, Any
         monthly_reports=monthly[1],
         peer_band=_peer_band(report.sector, report.year, report.facility_id),
         plan=plan_for_period(facility_id=report.facility_id, year=report.year, month=report.month),
+        accepted_monthly=(
+            accepted_monthly(facility_id=report.facility_id, year=report.year)
+            if report.month is None
+            else None
+        ),
     )
     progress = _progress_reporter(job.pk)
     return checks.run_checks(data, progress), recalculation, data.plan

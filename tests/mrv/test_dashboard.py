@@ -245,3 +245,77 @@ def test_the_dashboard_needs_no_external_asset(client: Any) -> None:
     html = page.content.decode()
     assert "<svg" in html and "<script" not in html
     assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
+
+
+def deposit_in(year: int, month: int) -> Any:
+    """A monthly report of the first demo cement facility for ``year`` and ``month``, deposited today
+    (late for any month of an earlier year) by a user of its operator."""
+    from mrv.models import Facility
+    from mrv.services.reports import report_create, report_submit
+    from tests.mrv.verification_helpers import plausible_cement
+
+    facility = Facility.objects.filter(sector="cement").order_by("id").first()
+    assert facility is not None
+    operator = factories.api_user(role="operator", organisation_name=facility.operator.name)
+    report = report_create(
+        by=operator.user,
+        facility=facility,
+        year=year,
+        month=month,
+        methodology=None,
+        lines=plausible_cement(),
+    ).report
+    report_submit(by=operator.user, report=report)
+    return facility
+
+
+def panel_rows(browser: webdriver.Chrome, table: str) -> dict[str, tuple[str, ...]]:
+    rows = browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr[data-key], #{table} tfoot tr")
+    counts = ("expected", "on_time", "late", "missing", "accepted", "returned")
+    return {
+        row.get_attribute("data-key"): tuple(
+            row.find_element(By.CSS_SELECTOR, f'[data-count="{name}"]').text for name in counts
+        )
+        for row in rows
+    }
+
+
+def test_the_deposit_panel_shows_the_deposit_aggregates_of_the_year(
+    browser: webdriver.Chrome, live_server: Any, tmp_path: Path
+) -> None:
+    demo_seed()
+    username, password, api = regulator_with_password()
+    year = [r["year"] for r in api.get("/api/v1/aggregates/?group_by=year").json()["results"]][-1]
+    facility = deposit_in(year, 1)  # January of a past year, deposited today: late
+    sign_in(browser, live_server, username, password)
+    assert browser.find_element(By.ID, "shown-year").text == str(year)
+    panel = browser.find_element(By.ID, "deposits")
+    assert panel.get_attribute("data-year") == str(year)
+    as_of = panel.get_attribute("data-as-of")
+    counts = ("expected", "on_time", "late", "missing", "accepted", "returned")
+    for group, table in (("province", "deposits-provinces"), ("sector", "deposits-sectors")):
+        answer = api.get(f"/api/v1/aggregates/deposits/?year={year}&group_by={group}&as_of={as_of}").json()
+        expected = {row[group]: tuple(str(row[c]) for c in counts) for row in answer["results"]}
+        expected["total"] = tuple(str(answer["totals"][c]) for c in counts)
+        assert panel_rows(browser, table) == expected
+    late = panel_rows(browser, "deposits-provinces")[facility.province]
+    assert late[2] == "1"  # the January deposit is counted late in its province
+    label = browser.find_element(
+        By.CSS_SELECTOR, f'#deposits-provinces tr[data-key="{facility.province}"] td'
+    )
+    assert label.text == f"{PROVINCES[facility.province]} ({facility.province})"
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / f"dashboard-deposits-{year}.png"))
+
+
+def test_the_deposit_panel_speaks_chinese(client: Any) -> None:
+    demo_seed()
+    client.force_login(factories.api_user(role="regulator").user)
+    english = client.get("/dashboard/", HTTP_HOST="localhost").content.decode()
+    assert "Monthly deposits in" in english and 'id="deposits-sectors"' in english
+    chinese = client.get(
+        "/dashboard/", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-Hans"
+    ).content.decode()
+    assert "月度存证" in chinese and "Monthly deposits in" not in chinese
+    for text in ("按时", "逾期", "缺失", "已接受", "已退回"):
+        assert text in chinese, text
+    assert "水泥" in chinese  # the sector's name in Chinese

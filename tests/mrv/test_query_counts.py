@@ -249,3 +249,31 @@ def test_aggregates_and_facility_comparison(world: World, django_assert_num_quer
     with django_assert_num_queries(comparison_count):
         body = regulator.get("/api/v1/aggregates/comparison/?year=2024").json()
     assert len(body["results"]) == MANY, body
+
+
+def test_deposit_compliance(world: World, django_assert_num_queries: Any) -> None:
+    """The deposits aggregate reads facilities, deposits and reviews in a fixed number of queries."""
+
+    def deposit(facility: Any, month: int) -> None:
+        report = report_create(
+            by=world.operator_a.user,
+            facility=facility,
+            year=2024,
+            month=month,
+            methodology=None,
+            lines=plausible_cement(),
+        ).report
+        report_submit(by=world.operator_a.user, report=report)
+
+    deposit(world.facility_a, 1)
+    url = "/api/v1/aggregates/deposits/?year=2024&group_by=facility"
+    regulator = world.client("regulator")
+    count, body = queries_of(regulator, url)
+    assert len(body["results"]) == 2, body  # facilities A and B
+    for number in range(1, MANY):
+        facility = cement_facility(world, f"D{number}")
+        deposit(facility, 1)
+        deposit(facility, 2)
+    with django_assert_num_queries(count):
+        body = regulator.get(url).json()
+    assert len(body["results"]) == 2 + MANY - 1, body

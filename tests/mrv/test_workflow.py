@@ -54,7 +54,11 @@ def test_what_each_status_allows() -> None:
         "start_checks → checks_running",
         "finish_checks → in_verification",
     ]
-    assert workflow.allowed("in_verification") == ["verify → verified", "return → returned"]
+    assert workflow.allowed("in_verification") == [
+        "verify → verified",
+        "return → returned",
+        "accept → verified",
+    ]
     assert workflow.allowed("verified") == workflow.allowed("returned") == ["revise"]
 
 
