@@ -698,6 +698,8 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.kind}) of {self.revision}"
+
+
 class DepositReview(models.Model):
     """The competent authority's review of a monthly deposit (a submitted revision of a monthly report),
     given instead of a verification body's opinion: ``accepted`` (the revision becomes ``verified``: its
