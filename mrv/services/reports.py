@@ -24,8 +24,10 @@ from mrv.domain import linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.selectors import deposits
 from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
+from mrv.services import events
 from mrv.services.audit import audit_record
 from mrv.services.rollup import rollup_replace
 from mrv.services.rows import insert_parts, mark_saved
@@ -367,7 +369,33 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     from mrv.services.verification import job_create_for_submission
 
     job_create_for_submission(revision=revision)
+    _publish_submission(report=report, revision=revision)
     return revision
+
+
+def _publish_submission(*, report: Report, revision: ReportRevision) -> None:
+    """The webhook events of a submission: ``report.submitted``, ``report.status_changed`` and, for a
+    monthly report's first submission after its due date, ``deposit.late``."""
+    parties = events.facility_parties(report.facility)
+    data = events.report_data(report, revision)
+    events.publish("report.submitted", organisation_ids=parties, data=data)
+    events.publish("report.status_changed", organisation_ids=parties, data={**data, "from": Status.DRAFT})
+    if report.month is None or revision.number != 1 or revision.submitted_at is None:
+        return
+    rule = deposits.due_rule(revision.methodology, revision.methodology_version)
+    due = deposits.due_date(report.year, report.month, rule)
+    deposited = deposits.deposit_day(revision.submitted_at)
+    if deposited > due:
+        events.publish(
+            "deposit.late",
+            organisation_ids=parties,
+            data={
+                **data,
+                "due_date": due,
+                "deposited_at": revision.submitted_at,
+                "days_late": (deposited - due).days,
+            },
+        )
 
 
 @transaction.atomic
@@ -439,6 +467,11 @@ def revision_transition(
             before_digest=locked.digest,
             after_digest=locked.digest,
             data={"revision": locked.number, "from": before, **(data or {})},
+        )
+        events.publish(
+            "report.status_changed",
+            organisation_ids=events.facility_parties(report.facility),
+            data={**events.report_data(report, locked), "from": before},
         )
     return locked
 
