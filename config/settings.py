@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
         "DepositStatusEnum": ["on_time", "late", "pending", "overdue"],
         "OverdueDepositStatusEnum": ["overdue", "late"],
+        "WebhookEventEnum": "mrv.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "mrv.models.WebhookDelivery.Status",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -61,6 +61,44 @@ class AttemptOutput(serializers.ModelSerializer):
         fields = ["number", "at", "status_code", "error", "duration_ms"]
 
 
+def _optional(field: type[serializers.Field], **kwargs: Any) -> serializers.Field:
+    return field(required=False, **kwargs)
+
+
+#: What an event's ``data`` may hold: which members depends on the event type (README, Webhooks).
+EVENT_DATA = inline_serializer(
+    name="WebhookEventData",
+    fields={
+        "report": _optional(serializers.IntegerField),
+        "facility": _optional(serializers.IntegerField),
+        "year": _optional(serializers.IntegerField),
+        "month": _optional(serializers.IntegerField, allow_null=True),
+        "revision": _optional(serializers.IntegerField),
+        "status": _optional(serializers.CharField, help_text="the revision's (or job's) status now"),
+        "from": _optional(serializers.CharField, help_text="report.status_changed: the status before"),
+        "job": _optional(serializers.IntegerField),
+        "verification_body": _optional(serializers.IntegerField, allow_null=True),
+        "findings": _optional(serializers.IntegerField),
+        "released_from": _optional(serializers.CharField, allow_null=True),
+        "opinion": _optional(serializers.CharField),
+        "material": _optional(serializers.BooleanField),
+        "revision_status": _optional(serializers.CharField),
+        "due_date": _optional(serializers.DateField),
+        "deposited_at": _optional(serializers.DateTimeField),
+        "days_late": _optional(serializers.IntegerField),
+    },
+)
+EVENT_BODY = inline_serializer(
+    name="WebhookEventBody",
+    fields={
+        "id": serializers.UUIDField(),
+        "type": serializers.ChoiceField(choices=WebhookEvent.choices),
+        "created_at": serializers.DateTimeField(),
+        "data": EVENT_DATA,
+    },
+)
+
+
 class DeliveryOutput(serializers.ModelSerializer):
     tries = AttemptOutput(many=True, help_text="every try, oldest first")
     body = serializers.SerializerMethodField(
@@ -82,6 +120,7 @@ class DeliveryOutput(serializers.ModelSerializer):
             "tries",
         ]
 
+    @extend_schema_field(EVENT_BODY)
     def get_body(self, delivery: WebhookDelivery) -> dict[str, Any]:
         document: dict[str, Any] = orjson.loads(delivery.body)
         return document

@@ -57,7 +57,7 @@ def receiver(*statuses: int) -> Iterator[Receiver]:
     state = Receiver(statuses=list(statuses))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = state.answer()
             with state.lock:

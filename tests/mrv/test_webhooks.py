@@ -28,7 +28,7 @@ from mrv.services import background, events
 from mrv.services import webhooks as service
 from mrv.services.verification import checks_run
 from tests.mrv.factories import World
-from tests.mrv.receiver import Receiver, receiver
+from tests.mrv.receiver import receiver
 from tests.mrv.verification_helpers import plausible_cement
 from tests.mrv.workers import Workers, lock_holder
 
@@ -189,10 +189,16 @@ def test_an_event_of_a_rolled_back_change_is_neither_stored_nor_sent(
 ) -> None:
     subscribe(world, "operator_a", "http://127.0.0.1:9/op", ["report.submitted"])
     operator = organisation_of(world.operator_a)
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            assert events.publish("report.submitted", organisation_ids=[operator.pk], data={"x": 1}) == 1
-            raise RuntimeError("the change fails after its event was published")
+    written = []
+
+    @transaction.atomic
+    def change_that_fails() -> None:
+        written.append(events.publish("report.submitted", organisation_ids=[operator.pk], data={"x": 1}))
+        raise RuntimeError("the change fails after its event was published")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        change_that_fails()
+    assert written == [1]
     assert not WebhookDelivery.objects.exists()
     assert callbacks == []
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
@@ -274,7 +280,9 @@ def test_failed_tries_are_logged_and_retried_until_the_last_then_failed(world: W
         assert len(rx.received) == 3
     delivery.refresh_from_db()
     assert delivery.status == "failed" and delivery.next_attempt_at is None
-    tries = list(WebhookAttempt.objects.filter(delivery=delivery).values_list("number", "status_code", "error"))
+    tries = list(
+        WebhookAttempt.objects.filter(delivery=delivery).values_list("number", "status_code", "error")
+    )
     assert tries == [(1, 500, "HTTP 500"), (2, 503, "HTTP 503"), (3, 404, "HTTP 404")]
 
 
@@ -393,7 +401,12 @@ def test_production_refuses_urls_to_private_addresses_and_never_contacts_them(
 
 def test_production_accepts_a_public_https_address() -> None:
     target = service.target_of("https://1.1.1.1/hooks?x=1", production=True)
-    assert (target.host, target.port, target.path, target.addresses) == ("1.1.1.1", 443, "/hooks?x=1", ("1.1.1.1",))
+    assert (target.host, target.port, target.path, target.addresses) == (
+        "1.1.1.1",
+        443,
+        "/hooks?x=1",
+        ("1.1.1.1",),
+    )
 
 
 @pytest.mark.django_db
@@ -457,3 +470,18 @@ def test_a_receiver_answering_500_twice_gets_the_event_three_times_through_a_wor
             "the four repeated messages to be consumed",
         )
         assert len(rx.received) == 3
+
+
+@pytest.mark.django_db
+def test_a_refused_url_is_explained_in_chinese_too(world: World, settings: Any) -> None:
+    settings.MRV_ENV = "production"
+    response = world.client("operator_a").post(
+        "/api/v1/webhooks/",
+        {"url": "https://10.0.0.1/", "events": ALL},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    problem = response.json()
+    assert response.status_code == 400 and problem["code"] == "webhook_url_refused"
+    assert problem["title"] == "Webhook URL 被拒绝"
+    assert problem["errors"][0]["detail"] == "主机 10.0.0.1 解析到私有地址（10.0.0.1）：请提供公网 https URL"
