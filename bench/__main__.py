@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 
-BENCHES = ["engine", "http", "reports", "verification", "aggregates", "auth", "documents"]
+BENCHES = ["engine", "http", "reports", "verification", "aggregates", "auth", "documents", "webhooks"]
 
 
 def main(argv: list[str]) -> int:
