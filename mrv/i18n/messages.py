@@ -507,7 +507,7 @@ WEBHOOKS = (
     gettext_noop("the URL must use https (plain http is allowed in development only)"),
     gettext_noop("the URL must not carry a user name or password: the signature authenticates"),
     gettext_noop("the URL has no host"),
-    gettext_noop("the URL's port is not a number from 1 to 65535"),
+    gettext_noop("the URL is not valid (its host or port cannot be read)"),
     gettext_noop("the host {host} does not resolve"),
     gettext_noop("the host {host} resolves to a {what} address ({address}): give a public https URL"),
     gettext_noop("loopback"),

@@ -40,7 +40,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -140,7 +140,11 @@ def target_of(url: str, *, production: bool | None = None) -> Target:
     """Where a try of ``url`` connects: its host resolved now, every address checked in production.
     Raises :class:`TargetRefused` with the reason."""
     production = _production() if production is None else production
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host, port_given = parts.hostname or "", parts.port
+    except ValueError:
+        raise TargetRefused("the URL is not valid (its host or port cannot be read)") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise TargetRefused("the URL must start with https://")
@@ -148,16 +152,12 @@ def target_of(url: str, *, production: bool | None = None) -> Target:
         raise TargetRefused("the URL must use https (plain http is allowed in development only)")
     if parts.username is not None or parts.password is not None:
         raise TargetRefused("the URL must not carry a user name or password: the signature authenticates")
-    host = parts.hostname or ""
     if not host:
         raise TargetRefused("the URL has no host")
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        raise TargetRefused("the URL's port is not a number from 1 to 65535") from None
+    port = port_given or (443 if scheme == "https" else 80)
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):
         raise TargetRefused(f"the host {host} does not resolve") from None
     addresses = tuple(dict.fromkeys(str(info[4][0]) for info in found))
     if not addresses:
@@ -241,17 +241,15 @@ def subscription_create(*, by: AbstractBaseUser, url: str, events: list[str]) ->
 
 @transaction.atomic
 def subscription_delete(*, by: AbstractBaseUser, subscription: WebhookSubscription) -> None:
-    """Stop sending to ``subscription``: it disappears from the API and its pending deliveries end
-    ``failed`` (the rows and their log stay)."""
+    """Stop sending to ``subscription``: it disappears from the API, and each pending delivery ends
+    ``failed`` at its next try without sending (not here: a try in progress holds its row). The rows and
+    their log stay."""
     locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     if locked.deleted_at is not None:
         return
     locked.deleted_at = timezone.now()
     locked.save(update_fields=["deleted_at"])
-    stopped = locked.deliveries.filter(status=Status.PENDING).update(
-        status=Status.FAILED, next_attempt_at=None
-    )
-    _audit(by=by, action="webhook.delete", subscription=locked, pending_stopped=stopped)
+    _audit(by=by, action="webhook.delete", subscription=locked)
 
 
 @transaction.atomic
@@ -341,6 +339,24 @@ def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
     return Answer(status, f"HTTP {status}")
 
 
+def _send(delivery: WebhookDelivery, target: Target) -> Answer:
+    try:
+        secret = secret_decrypt(delivery.subscription.secret_encrypted)
+    except InvalidToken:
+        return Answer(
+            None, "the secret cannot be decrypted: was MRV_WEBHOOK_KEY changed without its old key?"
+        )
+    body = delivery.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "MRV-Event-Id": str(delivery.event_id),
+        "MRV-Event-Type": delivery.event_type,
+        SIGNATURE_HEADER: sign(secret=secret, timestamp=int(time.time()), body=body),
+    }
+    return _post(target, body=body, headers=headers)
+
+
 def backoff(number: int) -> float:
     """Seconds to wait after failed try ``number`` (1, 2, ...) before the next one."""
     return float(settings.MRV_WEBHOOK_BACKOFF_SECONDS * 2 ** (number - 1))
@@ -380,19 +396,7 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
         except TargetRefused as refused:
             answer = Answer(None, f"refused: {refused}"[:500])
         else:
-            body = delivery.body.encode()
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "MRV-Event-Id": str(delivery.event_id),
-                "MRV-Event-Type": delivery.event_type,
-                SIGNATURE_HEADER: sign(
-                    secret=secret_decrypt(subscription.secret_encrypted),
-                    timestamp=int(time.time()),
-                    body=body,
-                ),
-            }
-            answer = _post(target, body=body, headers=headers)
+            answer = _send(delivery, target)
         duration_ms = int((time.monotonic() - started) * 1000)
         WebhookAttempt.objects.create(
             delivery=delivery,

@@ -25,6 +25,7 @@ class Received:
 @dataclass
 class Receiver:
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,14 +53,16 @@ class Receiver:
 
 
 @contextmanager
-def receiver(*statuses: int) -> Iterator[Receiver]:
-    """A receiver answering ``statuses`` in turn (then 200), stopped on exit."""
-    state = Receiver(statuses=list(statuses))
+def receiver(*statuses: int, delay: float = 0.0) -> Iterator[Receiver]:
+    """A receiver answering ``statuses`` in turn (then 200), each ``delay`` seconds after the request
+    came in; stopped on exit."""
+    state = Receiver(statuses=list(statuses), delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = state.answer()
+            time.sleep(state.delay)
             with state.lock:
                 state.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
             self.send_response(status)

@@ -117,6 +117,18 @@ def test_webhooks_are_their_organisation_s_alone_and_deleting_one_stops_it(world
 
 
 @pytest.mark.django_db
+def test_a_pending_delivery_of_a_deleted_webhook_ends_failed_without_sending(world: World) -> None:
+    with receiver() as rx:
+        delivery, _ = one_delivery(world, rx.url)
+        client = world.client("operator_a")
+        assert client.delete(f"/api/v1/webhooks/{delivery.subscription_id}/").status_code == 204
+        assert service.delivery_try(delivery_id=delivery.pk, number=1) == "failed: the webhook was deleted"
+        assert rx.received == []
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == 0
+
+
+@pytest.mark.django_db
 def test_unknown_events_are_refused_pointing_at_events(world: World) -> None:
     response = world.client("operator_a").post(
         "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/", "events": ["report.eaten"]}, format="json"
@@ -311,6 +323,42 @@ def test_the_default_schedule_tries_at_least_6_times_over_at_least_12_hours(sett
     # a receiver down for an hour: tries at 0, 1, 3, 7, 15, 31 min, then 63 min (after it came back)
     starts = [sum(service.backoff(n) for n in range(1, k)) / 60 for k in range(1, 8)]
     assert starts == [0, 1, 3, 7, 15, 31, 63]
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_is_down_or_too_slow_is_a_failed_try_with_its_reason(
+    world: World, settings: Any
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    delivery, _ = one_delivery(world, f"http://127.0.0.1:{closed}/")
+    assert service.delivery_try(delivery_id=delivery.pk, number=1).startswith("retry in")
+    assert "ConnectionRefusedError" in WebhookAttempt.objects.get(delivery=delivery).error
+    settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    with receiver(delay=2.0) as rx:
+        slow, _ = one_delivery(world, rx.url)
+        assert service.delivery_try(delivery_id=slow.pk, number=1).startswith("retry in")
+        rx.wait_for(1)
+    [timed_out] = WebhookAttempt.objects.filter(delivery=slow)
+    assert (timed_out.status_code, timed_out.error) == (None, "timed out after 0.5 s")
+
+
+@pytest.mark.django_db
+def test_a_secret_that_cannot_be_decrypted_is_a_failed_try_saying_why(world: World, settings: Any) -> None:
+    with receiver() as rx:
+        delivery, _ = one_delivery(world, rx.url)
+        settings.MRV_WEBHOOK_KEY = "a-new-key-without-the-old-one"
+        assert service.delivery_try(delivery_id=delivery.pk, number=1).startswith("retry in")
+        assert rx.received == []
+        settings.MRV_WEBHOOK_KEY = "a-new-key-without-the-old-one," + settings.SECRET_KEY  # the old key kept
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert service.delivery_try(delivery_id=delivery.pk, number=2).startswith("delivered")
+    assert WebhookAttempt.objects.get(delivery=delivery, number=1).error.startswith(
+        "the secret cannot be decrypted"
+    )
 
 
 @pytest.mark.django_db
