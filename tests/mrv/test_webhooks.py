@@ -533,3 +533,22 @@ def test_a_refused_url_is_explained_in_chinese_too(world: World, settings: Any) 
     assert response.status_code == 400 and problem["code"] == "webhook_url_refused"
     assert problem["title"] == "Webhook URL 被拒绝"
     assert problem["errors"][0]["detail"] == "主机 10.0.0.1 解析到私有地址（10.0.0.1）：请提供公网 https URL"
+
+
+@pytest.mark.django_db
+def test_the_log_of_tries_is_append_only_in_the_database(world: World) -> None:
+    from django.db import IntegrityError
+
+    with receiver() as rx:
+        delivery, _ = one_delivery(world, rx.url)
+        service.delivery_try(delivery_id=delivery.pk, number=1)
+    for change in (
+        lambda: WebhookAttempt.objects.filter(delivery=delivery).update(status_code=500),
+        lambda: WebhookAttempt.objects.filter(delivery=delivery).delete(),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            change()
+    assert WebhookAttempt.objects.get(delivery=delivery).status_code == 200
+    # and a try number is made once: a second row for try 1 is refused
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookAttempt.objects.create(delivery=delivery, number=1, at=timezone.now(), duration_ms=0)
