@@ -415,7 +415,8 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
             delivery.status, delivery.next_attempt_at = Status.FAILED, None
             outcome = f"failed after {number} tries: {answer.error}"
         else:
-            wait = backoff(number)
+            # the back-off restarts with each series (a redelivery starts one at give_up_after - MAX)
+            wait = backoff(max(1, number - (delivery.give_up_after - settings.MRV_WEBHOOK_MAX_ATTEMPTS)))
             delivery.next_attempt_at = timezone.now() + timedelta(seconds=wait)
             if wait <= settings.MRV_WEBHOOK_COUNTDOWN_MAX_SECONDS:
                 countdown, delivery.published_at = wait, timezone.now()

@@ -392,12 +392,30 @@ def test_the_delivery_log_and_a_redelivery_through_the_api(world: World) -> None
         assert world.client("operator_b").post(redeliver).status_code == 404
         answered = client.post(redeliver)
         assert answered.status_code == 202 and answered.json()["status"] == "pending"
+        assert client.post(redeliver).status_code == 409  # pending again
         assert service.delivery_try(delivery_id=delivery.pk, number=3).startswith("delivered")
         assert len(rx.received) == 3
         first, again = json.loads(rx.received[1].body), json.loads(rx.received[2].body)
         assert first == again  # the same event, same id
         assert readme_verify()(secret, rx.received[2].headers["MRV-Signature"], rx.received[2].body)
     assert AuditEvent.objects.filter(action="webhook.redeliver", object_id=str(hook)).exists()
+
+
+@pytest.mark.django_db
+def test_a_redelivery_starts_a_new_series_of_tries_with_the_first_wait(world: World, settings: Any) -> None:
+    settings.MRV_WEBHOOK_MAX_ATTEMPTS, settings.MRV_WEBHOOK_BACKOFF_SECONDS = 2, 60
+    with receiver(500, 500, 500) as rx:
+        delivery, _ = one_delivery(world, rx.url)
+        assert service.delivery_try(delivery_id=delivery.pk, number=1) == "retry in 60 s: HTTP 500"
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert service.delivery_try(delivery_id=delivery.pk, number=2) == "failed after 2 tries: HTTP 500"
+        delivery.refresh_from_db()
+        service.delivery_redeliver(by=world.operator_a.user, delivery=delivery)
+        # try 3 is the first of the new series: 60 s again (not 60 x 2^2), and 2 more tries allowed
+        assert service.delivery_try(delivery_id=delivery.pk, number=3) == "retry in 60 s: HTTP 500"
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert service.delivery_try(delivery_id=delivery.pk, number=4) == "delivered: HTTP 200"
+        assert len(rx.received) == 4
 
 
 @pytest.mark.django_db
