@@ -13,7 +13,7 @@ body, a verification job's to the report's operator and the job's body.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -41,37 +41,50 @@ def _timestamp(value: Any) -> str:
 def publish(event_type: str, *, organisation_ids: Iterable[int | None], data: dict[str, Any]) -> int:
     """Queue event ``event_type`` with ``data`` for the webhooks of ``organisation_ids`` that subscribed
     to it; how many deliveries were written. Call it inside the transaction of the change."""
-    if event_type not in WebhookEvent.values:
-        raise ValueError(f"unknown webhook event type {event_type!r}")
+    return publish_all([(event_type, data)], organisation_ids=organisation_ids)
+
+
+def publish_all(
+    items: Sequence[tuple[str, dict[str, Any]]], *, organisation_ids: Iterable[int | None]
+) -> int:
+    """:func:`publish` for several events ``(type, data)`` to the same organisations, in that order, with
+    one look-up of their webhooks (one query when nobody subscribed, and one insert more when some did)."""
+    unknown = [event_type for event_type, _ in items if event_type not in WebhookEvent.values]
+    if unknown:
+        raise ValueError(f"unknown webhook event type(s) {unknown!r}")
     organisations = {pk for pk in organisation_ids if pk is not None}
-    if not organisations:
+    if not organisations or not items:
         return 0
-    subscriptions = [
-        pk
-        for pk, events in WebhookSubscription.objects.filter(
+    subscriptions = sorted(
+        WebhookSubscription.objects.filter(
             organisation_id__in=organisations, deleted_at__isnull=True
         ).values_list("pk", "events")
-        if event_type in events
-    ]
-    if not subscriptions:
-        return 0
-    now = timezone.now()
-    event_id = uuid.uuid4()
-    body = orjson.dumps(
-        {"id": str(event_id), "type": event_type, "created_at": _timestamp(now), "data": jsonable(data)}
-    ).decode()
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            subscription_id=pk,
-            event_id=event_id,
-            event_type=event_type,
-            body=body,
-            give_up_after=settings.MRV_WEBHOOK_MAX_ATTEMPTS,
-            next_attempt_at=now,
-            published_at=now,
-        )
-        for pk in sorted(subscriptions)
     )
+    now = timezone.now()
+    rows = []
+    for event_type, data in items:
+        wanted = [pk for pk, events in subscriptions if event_type in events]
+        if not wanted:
+            continue
+        event_id = uuid.uuid4()
+        body = orjson.dumps(
+            {"id": str(event_id), "type": event_type, "created_at": _timestamp(now), "data": jsonable(data)}
+        ).decode()
+        rows += [
+            WebhookDelivery(
+                subscription_id=pk,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                give_up_after=settings.MRV_WEBHOOK_MAX_ATTEMPTS,
+                next_attempt_at=now,
+                published_at=now,
+            )
+            for pk in wanted
+        ]
+    if not rows:
+        return 0
+    deliveries = WebhookDelivery.objects.bulk_create(rows)
     for delivery in deliveries:
         background.enqueue_on_commit(background.DELIVER_WEBHOOK, delivery.pk, 1)
     return len(deliveries)

@@ -375,27 +375,24 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
 
 def _publish_submission(*, report: Report, revision: ReportRevision) -> None:
     """The webhook events of a submission: ``report.submitted``, ``report.status_changed`` and, for a
-    monthly report's first submission after its due date, ``deposit.late``."""
-    parties = events.facility_parties(report.facility)
+    monthly report's first submission after its due date, ``deposit.late`` (one look-up of webhooks)."""
     data = events.report_data(report, revision)
-    events.publish("report.submitted", organisation_ids=parties, data=data)
-    events.publish("report.status_changed", organisation_ids=parties, data={**data, "from": Status.DRAFT})
-    if report.month is None or revision.number != 1 or revision.submitted_at is None:
-        return
-    rule = deposits.due_rule(revision.methodology, revision.methodology_version)
-    due = deposits.due_date(report.year, report.month, rule)
-    deposited = deposits.deposit_day(revision.submitted_at)
-    if deposited > due:
-        events.publish(
-            "deposit.late",
-            organisation_ids=parties,
-            data={
-                **data,
+    items: list[tuple[str, dict[str, Any]]] = [
+        ("report.submitted", data),
+        ("report.status_changed", {**data, "from": Status.DRAFT}),
+    ]
+    if report.month is not None and revision.number == 1 and revision.submitted_at is not None:
+        rule = deposits.due_rule(revision.methodology, revision.methodology_version)
+        due = deposits.due_date(report.year, report.month, rule)
+        deposited = deposits.deposit_day(revision.submitted_at)
+        if deposited > due:
+            late = {
                 "due_date": due,
                 "deposited_at": revision.submitted_at,
                 "days_late": (deposited - due).days,
-            },
-        )
+            }
+            items.append(("deposit.late", {**data, **late}))
+    events.publish_all(items, organisation_ids=events.facility_parties(report.facility))
 
 
 @transaction.atomic
