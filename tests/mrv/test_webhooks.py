@@ -438,7 +438,9 @@ def test_the_sweeper_publishes_a_due_delivery_without_a_message_once(world: Worl
 @pytest.mark.parametrize(
     ("url", "why"),
     [
+        ("http://127.0.0.1/", "must use https"),
         ("http://127.0.0.1:{port}/", "must use https"),
+        ("https://localhost/", "loopback address"),
         ("https://127.0.0.1:{port}/", "loopback address (127.0.0.1)"),
         ("https://10.0.0.1/", "private address (10.0.0.1)"),
         ("https://localhost:{port}/", "loopback address"),
