@@ -11,7 +11,17 @@ import platform
 import subprocess
 import sys
 
-BENCHES = ["engine", "http", "reports", "verification", "aggregates", "auth", "documents", "evidence"]
+BENCHES = [
+    "engine",
+    "http",
+    "reports",
+    "verification",
+    "aggregates",
+    "auth",
+    "documents",
+    "evidence",
+    "webhooks",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -311,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         "CbamPrecursorBasisEnum": "accounting.cbam.PRECURSOR_BASES",
         "CbamPrecursorOriginEnum": "mrv.api.cbam.PRECURSOR_ORIGINS",
         "EvidenceKindEnum": "mrv.models.Evidence.Kind",
+        "WebhookEventEnum": "mrv.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "mrv.models.WebhookDelivery.Status",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [
@@ -423,6 +425,24 @@ MRV_AUDIT_CHECKPOINT_DIR = Path(env.str("MRV_AUDIT_CHECKPOINT_DIR", default=str(
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "mrv.audit_checkpoint",
     "schedule": env.float("MRV_AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=3600.0),
+}
+
+# --- webhooks (mrv/services/webhooks.py; README, "Webhooks") ---------------------------------------
+# Signing secrets are stored Fernet-encrypted under MRV_WEBHOOK_KEY (comma-separated: the first key
+# encrypts, every key decrypts, for rotation); unset, a key derived from MRV_SECRET_KEY is used.
+MRV_WEBHOOK_KEY = env.str("MRV_WEBHOOK_KEY", default="")
+#: Seconds to connect, and to wait for each read of the answer, per try.
+MRV_WEBHOOK_TIMEOUT_SECONDS = env.float("MRV_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+#: Tries per delivery; the wait after try n is MRV_WEBHOOK_BACKOFF_SECONDS * 2**(n-1): with the defaults
+#: 12 tries over 60 s * (2**11 - 1) = 34.1 hours (a receiver down for an hour gets the 7th try at 63 min).
+MRV_WEBHOOK_MAX_ATTEMPTS = env.int("MRV_WEBHOOK_MAX_ATTEMPTS", default=12)
+MRV_WEBHOOK_BACKOFF_SECONDS = env.float("MRV_WEBHOOK_BACKOFF_SECONDS", default=60.0)
+#: Waits up to this many seconds are a Celery countdown; longer ones are published by the sweeper when
+#: due (a message held past the broker's visibility timeout would be delivered twice).
+MRV_WEBHOOK_COUNTDOWN_MAX_SECONDS = env.float("MRV_WEBHOOK_COUNTDOWN_MAX_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "mrv.sweep_webhooks",
+    "schedule": env.float("MRV_SWEEP_INTERVAL_SECONDS", default=60.0),
 }
 
 # --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------

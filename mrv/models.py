@@ -733,3 +733,115 @@ class DepositReview(models.Model):
 
     def __str__(self) -> str:
         return f"review of revision {self.revision_id}: {self.decision}"
+
+
+class WebhookEvent(models.TextChoices):
+    """The events an organisation may subscribe to (SPEC §10)."""
+
+    REPORT_SUBMITTED = "report.submitted", "A report revision was submitted"
+    REPORT_STATUS_CHANGED = "report.status_changed", "A report revision changed status"
+    JOB_AWAITING_REVIEW = "verification_job.awaiting_review", "A verification job awaits a verifier"
+    REQUEST_OPENED = "request.opened", "A request for information was opened"
+    REQUEST_ANSWERED = "request.answered", "A request for information was answered"
+    OPINION_ISSUED = "opinion.issued", "A verification opinion was issued"
+    DEPOSIT_LATE = "deposit.late", "A monthly deposit was made after its due date"
+    DEADLINE_APPROACHING = "deadline.approaching", "A deadline is near"
+
+
+class WebhookSubscription(models.Model):
+    """An organisation's webhook: the events it wants POSTed to ``url``, signed with its secret.
+
+    The secret is stored encrypted (Fernet, under ``MRV_WEBHOOK_KEY``: mrv/services/webhooks.py) so that
+    deliveries can be signed; the plain secret is shown once, in the answer to its creation. A deleted
+    subscription keeps its row (and its delivery log) with ``deleted_at`` set and is never sent to again.
+    """
+
+    Event = WebhookEvent
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(help_text="the event types delivered, a list of WebhookEvent values")
+    secret_encrypted = models.TextField(
+        help_text="the signing secret, Fernet-encrypted under MRV_WEBHOOK_KEY"
+    )
+    secret_prefix = models.CharField(max_length=16, help_text="the secret's first characters, to tell apart")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "deleted_at"])]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} of {self.organisation_id} to {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription (the transactional outbox): written in the transaction of the
+    change it reports, sent by the ``mrv.deliver_webhook`` task once that transaction commits.
+
+    ``body`` is the exact JSON sent (every try and a redelivery send the same bytes). ``attempts`` counts
+    the tries made; the try numbered ``attempts + 1`` is the only one a task may make next (a task message
+    delivered twice finds the number taken and does nothing). ``give_up_after``: the try after which a
+    failing delivery ends ``failed``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    body = models.TextField(help_text="the JSON document POSTed: {id, type, created_at, data}")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    give_up_after = models.PositiveIntegerField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="when the next try is due")
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the next try's task message was published (None: not yet)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="webhook_delivery_event_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "delivered", "failed"]),
+                name="webhook_delivery_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="delivered") | models.Q(delivered_at__isnull=False),
+                name="webhook_delivery_delivered_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of {self.event_type} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery: when, the receiver's HTTP status (None when no answer), the error, how long."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"try {self.number} of delivery {self.delivery_id}: {self.status_code or self.error}"

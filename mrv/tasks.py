@@ -29,6 +29,7 @@ from mrv.services import background
 from mrv.services.audit import audit_checkpoint as audit_checkpoint_make
 from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
 from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
+from mrv.services.webhooks import deliveries_sweep, delivery_try
 
 logger = logging.getLogger(__name__)
 
@@ -139,3 +140,26 @@ def import_lines(self: ImportTask, job_id: int) -> str:
     """Import the line file of import job ``job_id`` (``POST .../lines/import/?background=true``), on
     the import queue (``MRV_IMPORT_QUEUE``)."""
     return import_job_run(job_id=job_id, retries=self.request.retries or 0)
+
+
+@shared_task(
+    name=background.DELIVER_WEBHOOK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=10,
+    soft_time_limit=settings.MRV_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.MRV_TASK_TIME_LIMIT,
+)
+def deliver_webhook(delivery_id: int, number: int) -> str:
+    """Try ``number`` of webhook delivery ``delivery_id`` (idempotent: mrv/services/webhooks.py); the next
+    try, after a failure, is published by the service (a countdown) or by the sweeper."""
+    return delivery_try(delivery_id=delivery_id, number=number)
+
+
+@shared_task(name=background.SWEEP_WEBHOOKS)
+def sweep_webhooks() -> int:
+    """Periodic (Celery beat): publish the webhook deliveries that are due with no message on its way."""
+    return deliveries_sweep()

@@ -14,6 +14,7 @@ from mrv.api import (
     reporting,
     tokens,
     verification,
+    webhooks,
 )
 
 app_name = "api"
@@ -104,4 +105,16 @@ urlpatterns = [
     path("deposits/overdue/", deposits.OverdueDepositsView.as_view(), name="deposits-overdue"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
+    path("webhooks/", webhooks.WebhookListView.as_view(), name="webhook-list"),
+    path("webhooks/<int:pk>/", webhooks.WebhookDetailView.as_view(), name="webhook-detail"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhooks.WebhookDeliveryListView.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery>/redeliver/",
+        webhooks.WebhookRedeliverView.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
 ]

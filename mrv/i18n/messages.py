@@ -483,6 +483,7 @@ TITLES = (
     gettext_noop("Too Many Requests"),
     gettext_noop("Internal Server Error"),
     gettext_noop("Service Unavailable"),
+    gettext_noop("Webhook URL refused"),
 )
 
 #: Names shown beside codes: provinces (mrv.domain.provinces) and sectors (mrv.models.SECTOR_LABELS).
@@ -632,5 +633,32 @@ DEPOSITS = (
     gettext_noop("parameter {name} of {ref} is on an earlier row"),
 )
 
+#: Webhooks (mrv/services/webhooks.py): refusals of a URL, of a subscription, of a redelivery.
+WEBHOOKS = (
+    gettext_noop("the webhook URL is refused"),
+    gettext_noop("the URL must start with https://"),
+    gettext_noop("the URL must use https (plain http is allowed in development only)"),
+    gettext_noop("the URL must not carry a user name or password: the signature authenticates"),
+    gettext_noop("the URL has no host"),
+    gettext_noop("the URL is not valid (its host or port cannot be read)"),
+    gettext_noop("the host {host} does not resolve"),
+    gettext_noop("the host {host} resolves to a {what} address ({address}): give a public https URL"),
+    gettext_noop("loopback"),
+    gettext_noop("link-local"),
+    gettext_noop("unspecified"),
+    gettext_noop("multicast"),
+    gettext_noop("reserved"),
+    gettext_noop("private"),
+    gettext_noop("not public"),
+    gettext_noop("only a member of an organisation can manage its webhooks"),
+    gettext_noop("the events must be a non-empty list of known event types"),
+    gettext_noop(
+        "delivery {number} is still being tried ({count} tries so far): wait until it is delivered or has failed"
+    ),
+    gettext_noop("the webhook of this delivery was deleted"),
+)
+
 #: Every message template (titles and names are looked up as they are).
-MESSAGES: tuple[str, ...] = ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS
+MESSAGES: tuple[str, ...] = (
+    ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS + WEBHOOKS
+)

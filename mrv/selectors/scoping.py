@@ -32,6 +32,8 @@ from mrv.models import (
     Report,
     ReportRevision,
     VerificationJob,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from mrv.selectors.plain import fetch_one
 
@@ -203,3 +205,21 @@ def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
     if found.role == VERIFIER:
         return jobs.filter(verification_body_id=found.organisation_id)
     return jobs.filter(revision__report__facility__operator_id=found.organisation_id)
+
+
+def webhooks_visible_to(user: AbstractBaseUser) -> QuerySet[WebhookSubscription]:
+    """Webhooks are their organisation's: any member sees and manages them, nobody else; a deleted one
+    is gone."""
+    found = membership(user)
+    if found is None:
+        return WebhookSubscription.objects.none()
+    return WebhookSubscription.objects.filter(organisation_id=found.organisation_id, deleted_at__isnull=True)
+
+
+def webhook_deliveries_visible_to(
+    user: AbstractBaseUser, *, subscription: WebhookSubscription
+) -> QuerySet[WebhookDelivery]:
+    """The deliveries of one of the user's organisation's webhooks, newest first, with their tries."""
+    if not webhooks_visible_to(user).filter(pk=subscription.pk).exists():
+        return WebhookDelivery.objects.none()
+    return subscription.deliveries.order_by("-created_at", "-id").prefetch_related("tries")

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import Facility, Finding, Membership, Organisation, VerificationJob
+from mrv.services import events
 from mrv.services.audit import audit_record
 
 Job = VerificationJob
@@ -66,6 +67,7 @@ def job_release(*, job: VerificationJob, by: AbstractBaseUser, reason: str = "")
         facility=locked.revision.report.facility,
         data={"from": _username(previous), "reason": reason},
     )
+    events.publish_awaiting_review(locked, released_from=_username(previous))
     return locked
 
 

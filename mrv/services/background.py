@@ -30,6 +30,10 @@ IMPORT_LINES = "mrv.import_lines"
 SWEEP_STUCK_JOBS = "mrv.sweep_stuck_jobs"
 #: The periodic signed checkpoint of every audit chain's head (Celery beat): no arguments.
 AUDIT_CHECKPOINT = "mrv.audit_checkpoint"
+#: One try of a webhook delivery: ``(delivery_id, try_number)`` (mrv/services/webhooks.py).
+DELIVER_WEBHOOK = "mrv.deliver_webhook"
+#: The periodic publish of webhook deliveries due and not queued (Celery beat): no arguments.
+SWEEP_WEBHOOKS = "mrv.sweep_webhooks"
 
 #: Raised inside a running task by its worker once the task passes its soft time limit.
 TimeLimitReached = SoftTimeLimitExceeded
@@ -62,12 +66,15 @@ def route(
     return None
 
 
-def publish(task: str, *args: int) -> bool:
-    """Publish ``task(*args)`` now; False (logged) when the broker cannot take it."""
+def publish(task: str, *args: int, countdown: float | None = None) -> bool:
+    """Publish ``task(*args)`` now (to run ``countdown`` seconds later, if given); False (logged) when the
+    broker cannot take it."""
     try:
         # No time limits in the message: the worker's own settings decide them (an import worker's
         # MRV_IMPORT_* limits), whatever the publishing process was configured with.
-        current_app.send_task(task, args=list(args), time_limit=None, soft_time_limit=None)
+        current_app.send_task(
+            task, args=list(args), time_limit=None, soft_time_limit=None, countdown=countdown
+        )
     except Exception as error:  # kombu's OperationalError, a timeout, a refused connection: all alike
         logger.warning(
             "could not publish %s%s (%s: %s); the sweeper publishes it again",

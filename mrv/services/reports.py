@@ -25,8 +25,10 @@ from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
 from mrv.selectors import evidence as evidence_selectors
+from mrv.selectors import deposits
 from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
+from mrv.services import events
 from mrv.services.audit import audit_record
 from mrv.services.cbam import cbam_checked
 from mrv.services.evidence import evidence_carry_over, evidence_discard
@@ -406,7 +408,30 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
     from mrv.services.verification import job_create_for_submission
 
     job_create_for_submission(revision=revision)
+    _publish_submission(report=report, revision=revision)
     return revision
+
+
+def _publish_submission(*, report: Report, revision: ReportRevision) -> None:
+    """The webhook events of a submission: ``report.submitted``, ``report.status_changed`` and, for a
+    monthly report's first submission after its due date, ``deposit.late`` (one look-up of webhooks)."""
+    data = events.report_data(report, revision)
+    items: list[tuple[str, dict[str, Any]]] = [
+        ("report.submitted", data),
+        ("report.status_changed", {**data, "from": Status.DRAFT}),
+    ]
+    if report.month is not None and revision.number == 1 and revision.submitted_at is not None:
+        rule = deposits.due_rule(revision.methodology, revision.methodology_version)
+        due = deposits.due_date(report.year, report.month, rule)
+        deposited = deposits.deposit_day(revision.submitted_at)
+        if deposited > due:
+            late = {
+                "due_date": due,
+                "deposited_at": revision.submitted_at,
+                "days_late": (deposited - due).days,
+            }
+            items.append(("deposit.late", {**data, **late}))
+    events.publish_all(items, organisation_ids=events.facility_parties(report.facility))
 
 
 @transaction.atomic
@@ -479,6 +504,11 @@ def revision_transition(
             before_digest=locked.digest,
             after_digest=locked.digest,
             data={"revision": locked.number, "from": before, **(data or {})},
+        )
+        events.publish(
+            "report.status_changed",
+            organisation_ids=events.facility_parties(report.facility),
+            data={**events.report_data(report, locked), "from": before},
         )
     return locked
 

@@ -33,6 +33,7 @@ from mrv.models import ActivityLine, Finding, Report, ReportRevision, Verificati
 from mrv.selectors.deposits import accepted_monthly
 from mrv.selectors.plans import plan_for_period
 from mrv.selectors.reports import calculation_of, revision_calculation, revision_lines
+from mrv.services import events
 from mrv.services.audit import audit_record
 from mrv.services.background import RUN_VERIFICATION_CHECKS, enqueue_on_commit, running_cutoff
 from mrv.services.reports import revision_transition
@@ -187,6 +188,8 @@ def checks_run(*, job_id: int, retries: int = 0) -> str:
                 status=RevisionStatus.IN_VERIFICATION,
                 data={"job": job.pk, "findings": len(findings)},
             )
+        if job.status == Status.AWAITING_REVIEW:
+            events.publish_awaiting_review(job, findings=len(findings))
     return f"done: {len(findings)} finding(s)"
 
 
@@ -534,11 +537,21 @@ def opinion_issue(
     }
     job.save(update_fields=["opinion", "statement", "status", "completed_at", "materiality"])
     status = RevisionStatus.VERIFIED if opinion in VERIFYING_OPINIONS else RevisionStatus.RETURNED
-    revision_transition(
+    revision = revision_transition(
         revision=job.revision,
         status=status,
         by=by,
         data={"job": job.pk, "opinion": opinion, "material": figures["material"]},
+    )
+    events.publish(
+        "opinion.issued",
+        organisation_ids=events.job_parties(job, revision.report.facility),
+        data={
+            **events.job_data(job),
+            "opinion": opinion,
+            "material": figures["material"],
+            "revision_status": revision.status,
+        },
     )
     return job
 
