@@ -24,8 +24,8 @@ from mrv.domain import linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, Facility, Report, ReportRevision
-from mrv.selectors import evidence as evidence_selectors
 from mrv.selectors import deposits
+from mrv.selectors import evidence as evidence_selectors
 from mrv.selectors.checks import draft_findings
 from mrv.selectors.reports import calculation_of
 from mrv.services import events
