@@ -79,13 +79,15 @@ def _field_schema(field: fields.Field) -> dict[str, Any]:
         return {"oneOf": [NUMBER_IN, ref("Quantity")], **about}
     if field.shape == fields.CHOICE:
         return {"type": "string", "enum": list(field.choices), **about}
+    if field.shape == fields.INTEGER:
+        return {"type": "integer", "enum": [int(choice) for choice in field.choices], **about}
     if field.shape == fields.CODE:
         return {"type": "string", "maxLength": 128, **about}
     if field.shape == fields.LABEL:
         return {"type": "string", "minLength": 1, "maxLength": 128, **about}
     item = _object_schema(field.parts)
     if field.shape == fields.OBJECT:
-        return {**item, **about}
+        return {**item, **about, **({"minProperties": 1} if not item["required"] else {})}
     return {
         "type": "array",
         "items": item,
