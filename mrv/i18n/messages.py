@@ -190,6 +190,7 @@ ENGINE = (
     ),
     gettext_noop("the decimal mark is '.' and digits are not grouped: did you mean {reading}?"),
     # a line's uncertainty (accounting/uncertainty.py)
+    gettext_noop("uncertainty must be an object"),
     gettext_noop("{key} is a plain number of percent, or in '%'"),
     gettext_noop(
         "{key} must lie between 0 and {max} %: error propagation (Approach 1) does not hold for larger"
