@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from accounting.errors import FieldError
-from accounting.numbers import CONTEXT, ZERO, NumberError, parse_decimal
+from accounting.numbers import CONTEXT, ZERO, NumberError, parse_decimal, present
 
 #: Significant digits of every uncertainty computation (the engine's context).
 PRECISION = CONTEXT.prec
@@ -37,6 +37,7 @@ PLACES = 4
 #: Largest ±% accepted for a component (Approach 1 does not hold beyond).
 MAX_PERCENT = Decimal(100)
 FIELDS = ("activity_percent", "factor_percent", "tier")
+_FIELD_SET = frozenset(FIELDS)
 #: Where the tier thresholds come from.
 TIER_SOURCE = (
     "EU MRR 2018/2066 Annex II section 1, Table 1 (tiers for activity data, combustion of fuels; as in "
@@ -58,52 +59,67 @@ METHOD = "IPCC 2006 Vol. 1 Ch. 3 Approach 1: Eq. 3.2 per line, Eq. 3.1 for sums;
 
 @dataclass(frozen=True, slots=True)
 class Stated:
-    """A line's stated uncertainty: each component in ±% at 95 % (None: not stated, counted as 0)."""
+    """A line's stated uncertainty: each component in ±% at 95 % (None: not stated, counted as 0), with
+    what follows from it, computed once (:func:`stated`): many lines share one statement."""
 
     activity: Decimal | None
     factor: Decimal | None
-    tier: int | None = None
-
-    @property
-    def squared(self) -> Decimal:
-        """``U_activity² + U_factor²`` [%²]: the square of the line's relative uncertainty (Eq. 3.2)."""
-        a, f = self.activity or ZERO, self.factor or ZERO
-        return CONTEXT.add(CONTEXT.multiply(a, a), CONTEXT.multiply(f, f))
-
-    @property
-    def percent(self) -> Decimal:
-        """``U = sqrt(U_activity² + U_factor²)`` [%] (IPCC 2006 Vol. 1 Eq. 3.2)."""
-        return self.squared.sqrt(CONTEXT)
+    tier: int | None
+    #: ``U_activity² + U_factor²`` [%²]: the square of the line's relative uncertainty (Eq. 3.2).
+    squared: Decimal
+    #: ``U = sqrt(U_activity² + U_factor²)`` [%] (IPCC 2006 Vol. 1 Eq. 3.2), exact in the context.
+    percent: Decimal
+    #: ``percent`` as results show it (:data:`PLACES` decimals).
+    shown: Decimal
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "activity_percent": self.activity,
-            "factor_percent": self.factor,
-        }
+        body: dict[str, Any] = {"activity_percent": self.activity, "factor_percent": self.factor}
         if self.tier is not None:
             body["tier"] = self.tier
             body["tier_source"] = TIER_SOURCE
         return body
 
 
+def stated(activity: Decimal | None, factor: Decimal | None, tier: int | None = None) -> Stated:
+    """The :class:`Stated` uncertainty of components ``activity`` and ``factor`` [±%] (None counts as 0)."""
+    squared = squared_percent(activity or ZERO, factor or ZERO)
+    percent = squared.sqrt(CONTEXT)
+    return Stated(activity, factor, tier, squared, percent, present(percent, PLACES))
+
+
+def squared_percent(*percents: Decimal) -> Decimal:
+    """``Σ U_i²`` [%²]: the square of a product's relative uncertainty (IPCC 2006 Vol. 1 Eq. 3.2)."""
+    return sum((CONTEXT.multiply(u, u) for u in percents), ZERO)
+
+
 def product_percent(*percents: Decimal) -> Decimal:
     """``U = sqrt(Σ U_i²)`` [%]: a product's relative uncertainty (IPCC 2006 Vol. 1 Eq. 3.2)."""
-    return sum((CONTEXT.multiply(u, u) for u in percents), ZERO).sqrt(CONTEXT)
+    return squared_percent(*percents).sqrt(CONTEXT)
+
+
+def variance_term(squared: Decimal, x: Decimal) -> Decimal:
+    """``(U_i × x_i)²`` [%²·t²] from ``U_i²`` [%²] and ``x_i`` [t]: one term of Eq. 3.1's numerator."""
+    return CONTEXT.multiply(squared, CONTEXT.multiply(x, x))
+
+
+def percent_of_sum(variance: Decimal, total: Decimal) -> Decimal | None:
+    """``U = sqrt(variance) / |total|`` [%], ``variance = Σ (U_i × x_i)²`` and ``total = Σ x_i`` (Eq. 3.1);
+    None when the total is zero (the relative uncertainty of a zero sum is undefined)."""
+    if not total:
+        return None
+    return CONTEXT.divide(variance.sqrt(CONTEXT), abs(total))
 
 
 def sum_percent(terms: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
     """``U = sqrt(Σ (U_i × x_i)²) / |Σ x_i|`` [%] over ``(U_i², x_i)`` pairs (IPCC 2006 Vol. 1 Eq. 3.1).
 
-    Taking ``U_i²`` (not U_i) keeps the one square root at the end. None when ``Σ x_i`` is zero (the
-    relative uncertainty of a zero sum is undefined).
+    Taking ``U_i²`` (not U_i) keeps the one square root at the end. None when ``Σ x_i`` is zero.
     """
     variance, total = ZERO, ZERO
     for squared, x in terms:
-        variance = CONTEXT.add(variance, CONTEXT.multiply(squared, CONTEXT.multiply(x, x)))
+        variance = CONTEXT.add(variance, variance_term(squared, x))
         total = CONTEXT.add(total, x)
-    if not total:
-        return None
-    return CONTEXT.divide(variance.sqrt(CONTEXT), abs(total))
+    return percent_of_sum(variance, total)
 
 
 def _percent(raw: Any, pointer: str, key: str, errors: list[FieldError]) -> Decimal | None:
@@ -166,9 +182,33 @@ def _tier(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> tuple[
     return int(value), thresholds[int(value)]
 
 
+#: Most distinct statements remembered (a batch's lines mostly repeat a few).
+CACHE_SIZE = 4096
+_SIMPLE = (str, int, type(None))
+_known: dict[tuple[Any, ...], Stated] = {}
+
+
 def read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated | None:
     """The uncertainty a ``kind`` line states at ``pointer`` (``…/uncertainty``), or None with every
-    invalid field appended to ``errors``."""
+    invalid field appended to ``errors``.
+
+    A statement of plain texts and whole numbers that was valid before is not read again: its
+    :class:`Stated` (immutable) is remembered by kind and the exact values and their types.
+    """
+    if type(raw) is dict and raw.keys() <= _FIELD_SET:
+        a, f, t = raw.get("activity_percent"), raw.get("factor_percent"), raw.get("tier")
+        if type(a) in _SIMPLE and type(f) in _SIMPLE and type(t) in _SIMPLE:
+            key = (kind, type(a), a, type(f), f, type(t), t)
+            found = _known.get(key)
+            if found is None:
+                found = _read(raw, pointer, kind, errors)
+                if found is not None and len(_known) < CACHE_SIZE:
+                    _known[key] = found
+            return found
+    return _read(raw, pointer, kind, errors)
+
+
+def _read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated | None:
     if not isinstance(raw, Mapping):
         errors.append(FieldError(pointer, "invalid_type", "uncertainty must be an object"))
         return None
@@ -213,7 +253,7 @@ def read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated 
             tier, activity = found
     if len(errors) > before:
         return None
-    return Stated(activity, factor, tier)
+    return stated(activity, factor, tier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +277,11 @@ __all__ = [
     "WITHOUT",
     "Coverage",
     "Stated",
+    "percent_of_sum",
     "product_percent",
     "read",
+    "squared_percent",
+    "stated",
     "sum_percent",
+    "variance_term",
 ]

@@ -256,3 +256,52 @@ def test_compare_shows_the_uncertainty_per_methodology_and_line() -> None:
     # sqrt = 2509.88393…; / 609.590963733 = 4.117324… → 4.1173 %
     assert body["totals"][cn]["uncertainty_percent"] == Decimal("4.1173")
     assert body["totals"][eu]["uncertainty"]["coverage"]["lines"] == 2
+
+
+def test_a_remembered_statement_is_told_apart_by_type() -> None:
+    # {"factor_percent": 1} is valid and remembered; True equals 1 in Python but is no number here
+    assert run({**ELECTRODES, "uncertainty": {"factor_percent": 1}})["lines"][0]["uncertainty_percent"] == 1
+    assert refused({**ELECTRODES, "uncertainty": {"factor_percent": True}}) == [
+        ("/lines/0/uncertainty/factor_percent", "not_a_number")
+    ]
+    # and a remembered valid statement on a process line does not make a tier valid there
+    assert run({**COAL, "uncertainty": {"tier": 1}})["lines"][0]["uncertainty_percent"] == Decimal("7.5")
+    assert refused({**ELECTRODES, "uncertainty": {"tier": 1}}) == [
+        ("/lines/0/uncertainty/tier", "no_tier_thresholds")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("methodology", "fields"),
+    [
+        ("cn-mee-2024", {"method": "cn_mee", "anode_effect_minutes": "0.1"}),
+        ("ipcc-2006", {"method": "slope", "cell_technology": "CWPB", "anode_effect_minutes": "0.1"}),
+        ("ipcc-2006", {"method": "tier1", "cell_technology": "CWPB"}),
+        (
+            "ipcc-2006",
+            {
+                "method": "overvoltage",
+                "cell_technology": "CWPB",
+                "overvoltage_mv": "1.5",
+                "current_efficiency": "94",
+            },
+        ),
+        ("eu-mrr-2018", {"method": "slope", "cell_technology": "CWPB", "anode_effect_minutes": "0.1"}),
+        (
+            "eu-mrr-2018",
+            {
+                "method": "overvoltage",
+                "cell_technology": "CWPB",
+                "overvoltage_mv": "1.5",
+                "current_efficiency": "94",
+            },
+        ),
+    ],
+)
+def test_every_anode_effect_method_takes_an_uncertainty(methodology: str, fields: dict[str, str]) -> None:
+    # these methods refuse fields foreign to them; the line's uncertainty is the engine's, never foreign
+    line = {"source": "anode_effect", "aluminium_production": q("1000", "t"), **fields}
+    result = run(
+        {**line, "uncertainty": {"activity_percent": "3", "factor_percent": "4"}}, methodology=methodology
+    )
+    assert result["lines"][0]["uncertainty_percent"] == 5  # sqrt(9 + 16)
