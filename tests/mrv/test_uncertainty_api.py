@@ -5,12 +5,14 @@ pointing at the field, in English and in Chinese."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from mrv.services.users import user_create_with_token
+from tests.mrv.reporting_helpers import report_body
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,28 @@ def test_the_refusal_reads_in_chinese(client: APIClient) -> None:
     [error] = json.loads(response.content)["errors"]
     assert error["pointer"] == "/lines/0/uncertainty/factor_percent"
     assert error["detail"].startswith("factor_percent 必须在 0 到 100 % 之间")
+
+
+def test_a_draft_report_keeps_the_stated_uncertainty_and_shows_the_propagated_one(world) -> None:
+    # The operator's cement lines, the kiln coal line (the third) with tier 3 (±2.5 %) and factor ±6 %:
+    # sqrt(6.25 + 36) = 6.5 %. The other lines state none and count as exact.
+    body = report_body(world.facility_a)
+    body["lines"][2]["uncertainty"] = {"tier": 3, "factor_percent": "6"}
+    response = world.client("operator_a").post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 201, response.content
+    report = response.json()
+    # stored as given, numbers as their exact text (as every number of a stored line)
+    assert report["lines"][2]["uncertainty"] == {"tier": "3", "factor_percent": "6"}
+    coal = next(result for result in report["results"] if result["ref"] == "kiln-coal")
+    assert coal["uncertainty_percent"] == "6.5"
+    coverage = report["totals"]["uncertainty"]["coverage"]
+    assert coverage["lines"] == 1 and coverage["emission_lines"] == len(
+        [line for line in body["lines"] if line["source"] != "production"]
+    )
+    # Eq. 3.1 with one uncertain line: U_total = 6.5 % × x_coal / total
+    total, coal_co2e = Decimal(report["totals"]["total"]), Decimal(coal["co2e"])
+    share = coal_co2e / total
+    assert Decimal(report["totals"]["uncertainty_percent"]) == (Decimal("6.5") * share).quantize(
+        Decimal("0.0001")
+    )
+    assert Decimal(coverage["co2e_share"]) == share.quantize(Decimal("1e-12"))
