@@ -10,7 +10,7 @@ as 0 (exact).
   ``U = sqrt(U_activity² + U_factor²)`` (Eq. 3.2).
 * A sum of lines (a category, direct, indirect, the total): ``U = sqrt(Σ (U_i × x_i)²) / |Σ x_i|``
   (Eq. 3.1), x_i the line's CO2e. Lines that state no uncertainty count as exact (0 %): the result
-  says how much of the emissions the stated uncertainties cover (:class:`Coverage`), and with less
+  says how much of the emissions the stated uncertainties cover (``coverage``), and with less
   than full coverage the sum's uncertainty is a lower bound.
 
 Approach 1 assumes uncertainties well below 100 % (IPCC 2006 Vol. 1 §3.2.3.1); a stated value above
@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from accounting.errors import FieldError
+from accounting.lines import escape
 from accounting.numbers import CONTEXT, ZERO, NumberError, parse_decimal, present
 
 #: Significant digits of every uncertainty computation (the engine's context).
@@ -217,7 +218,7 @@ def _read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated
         if key not in FIELDS:
             errors.append(
                 FieldError(
-                    f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}",
+                    f"{pointer}/{escape(str(key))}",
                     "unknown_field",
                     f"{str(key)[:64]!r} is not a field here; expected {', '.join(FIELDS)}",
                 )
@@ -236,15 +237,9 @@ def _read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated
         errors.append(
             FieldError(f"{pointer}/tier", "conflict", "give either tier or activity_percent, not both")
         )
-    activity = (
-        _percent(given["activity_percent"], pointer, "activity_percent", errors)
-        if ("activity_percent" in given)
-        else None
-    )
-    factor = (
-        _percent(given["factor_percent"], pointer, "factor_percent", errors)
-        if ("factor_percent" in given)
-        else None
+    activity, factor = (
+        _percent(given[key], pointer, key, errors) if key in given else None
+        for key in ("activity_percent", "factor_percent")
     )
     tier = None
     if "tier" in given:
@@ -256,16 +251,6 @@ def _read(raw: Any, pointer: str, kind: str, errors: list[FieldError]) -> Stated
     return stated(activity, factor, tier)
 
 
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """How much of the emissions the stated uncertainties cover."""
-
-    lines: int
-    emission_lines: int
-    #: Σ|x_i| of the lines that state an uncertainty / Σ|x_i| of every emission line.
-    co2e_share: Decimal
-
-
 __all__ = [
     "FIELDS",
     "MAX_PERCENT",
@@ -275,7 +260,6 @@ __all__ = [
     "TIERS",
     "TIER_SOURCE",
     "WITHOUT",
-    "Coverage",
     "Stated",
     "percent_of_sum",
     "product_percent",
