@@ -4,7 +4,10 @@
 methodology (a code is its latest version, ``code@version`` a pinned one) and puts, per line, the
 figures side by side with the parameters that differ and why: measured on the line (the same under
 every regime), or each regime's default with its table and confidence, or not used by the method the
-regime applies to that line kind. Pure: no Django.
+regime applies to that line kind. A line that states its uncertainty shows it (±% at 95 %) under each
+methodology, and each methodology's totals their propagated uncertainty (:mod:`accounting.uncertainty`):
+the line's relative uncertainty is the same everywhere, the totals' differ as the lines' weights do.
+Pure: no Django.
 """
 
 from __future__ import annotations
@@ -103,6 +106,14 @@ def _differences(
     return differences
 
 
+def _figures(line: Mapping[str, Any]) -> dict[str, Any]:
+    """One methodology's figures for a line; its propagated uncertainty (±% at 95 %) when it states one."""
+    figures = {key: line[key] for key in ("method", "category", "co2e", "gases", "origin")}
+    if "uncertainty_percent" in line:
+        figures["uncertainty_percent"] = line["uncertainty_percent"]
+    return figures
+
+
 def compare(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Calculate ``payload['lines']`` under each of ``payload['methodologies']``; see the module doc.
 
@@ -138,16 +149,7 @@ def compare(payload: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "ref": first["ref"],
                 "source": first["source"],
-                "figures": {
-                    key: {
-                        "method": line["method"],
-                        "category": line["category"],
-                        "co2e": line["co2e"],
-                        "gases": line["gases"],
-                        "origin": line["origin"],
-                    }
-                    for key, line in zip(keys, side, strict=True)
-                },
+                "figures": {key: _figures(line) for key, line in zip(keys, side, strict=True)},
                 "differences": _differences(keys, side, by_key),
             }
         )
@@ -160,6 +162,11 @@ def compare(payload: Mapping[str, Any]) -> dict[str, Any]:
             "reported": {k: result["totals"]["reported"][k] for k in ("direct", "indirect", "total")},
             "default_share": result["totals"]["default_share"],
             "difference_from_first": present(result["totals"]["total"] - first_total),
+            **{
+                k: result["totals"][k]
+                for k in ("uncertainty_percent", "uncertainty")
+                if k in result["totals"]
+            },
         }
         for key, result in zip(keys, results, strict=True)
     }

@@ -17,11 +17,13 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from accounting import methodologies
+from accounting import uncertainty as propagation
 from accounting.errors import FieldError, InvalidInput, UnknownMethodology
 from accounting.lines import Context, Emission, LineInvalid, LineReader, Parameter, Production, escape
 from accounting.methodologies import GASES, Methodology
 from accounting.numbers import CONTEXT, INTENSITY_PLACES, ZERO, NumberError, parse_decimal, present, round_to
 from accounting.registry import CATEGORIES, DIRECT_CATEGORIES
+from accounting.uncertainty import Stated
 
 SECTORS = ("cement", "steel", "aluminium")
 #: Most lines in one calculation (a facility-year of monthly lines for ~800 sources).
@@ -48,6 +50,8 @@ class LineResult:
     uses_defaults: bool = False
     product: str | None = None
     production: Decimal | None = None
+    #: The uncertainty the line states (None: it states none).
+    uncertainty: Stated | None = None
 
     def as_json(self) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
@@ -73,6 +77,9 @@ class LineResult:
         if self.product is not None:
             body["product"] = self.product
             body["quantity"] = present(self.production or ZERO)
+        if self.uncertainty is not None:
+            body["uncertainty_percent"] = self.uncertainty.shown
+            body["uncertainty"] = self.uncertainty.as_json()
         return body
 
 
@@ -107,6 +114,8 @@ class Calculation:
     totals: Totals
     intensity_product: str | None
     production: Decimal
+    #: Whether any line states an uncertainty (the totals then carry theirs).
+    has_uncertainty: bool = False
 
     def intensity(self) -> dict[str, Any] | None:
         if self.intensity_product is None or self.production <= ZERO:
@@ -118,11 +127,52 @@ class Calculation:
             "total": present(self.totals.total / self.production, INTENSITY_PLACES),
         }
 
+    def uncertainty_json(self) -> dict[str, Any] | None:
+        """The totals' uncertainty (IPCC 2006 Vol. 1 Eq. 3.1 over the lines; :mod:`accounting.uncertainty`),
+        or None when no line states one. Lines that state none count as exact (0 %)."""
+        if not self.has_uncertainty:
+            return None
+        variance = dict.fromkeys(CATEGORIES, ZERO)  # Σ (U_i × x_i)² by category [%²·t²]
+        covered = every = ZERO
+        stated = emitting = 0
+        for line in self.lines:
+            if line.category is None:
+                continue
+            emitting += 1
+            every += abs(line.co2e)
+            if line.uncertainty is not None:
+                stated += 1
+                covered += abs(line.co2e)
+                variance[line.category] += propagation.variance_term(line.uncertainty.squared, line.co2e)
+        by_category = self.totals.by_category
+
+        def percent(categories: tuple[str, ...]) -> Decimal | None:
+            found = propagation.percent_of_sum(
+                sum((variance[c] for c in categories), ZERO), sum((by_category[c] for c in categories), ZERO)
+            )
+            return None if found is None else present(found, propagation.PLACES)
+
+        direct = tuple(c for c in CATEGORIES if c in DIRECT_CATEGORIES)
+        indirect = tuple(c for c in CATEGORIES if c not in DIRECT_CATEGORIES)
+        return {
+            "direct_percent": percent(direct),
+            "indirect_percent": percent(indirect),
+            "total_percent": percent(CATEGORIES),
+            "by_category": {c: percent((c,)) for c in CATEGORIES},
+            "coverage": {
+                "lines": stated,
+                "emission_lines": emitting,
+                "co2e_share": present(covered / every, INTENSITY_PLACES) if every else ZERO,
+            },
+            "lines_without_uncertainty": propagation.WITHOUT,
+            "method": propagation.METHOD,
+        }
+
     def totals_json(self) -> dict[str, Any]:
         t = self.totals
         places, mode = self.methodology.rounding_places, self.methodology.rounding_mode
         exact = {"direct": t.direct, "indirect": t.indirect, "total": t.total}
-        return {
+        body = {
             **{name: present(value) for name, value in exact.items()},
             "co2e": present(t.total),
             "by_category": {c: present(v) for c, v in t.by_category.items()},
@@ -137,6 +187,11 @@ class Calculation:
                 "rounding": {"places": places, "mode": mode},
             },
         }
+        spread = self.uncertainty_json()
+        if spread is not None:
+            body["uncertainty_percent"] = spread["total_percent"]
+            body["uncertainty"] = spread
+        return body
 
     def as_summary(self) -> dict[str, Any]:
         """Everything but the lines: methodology, totals and intensity."""
@@ -150,7 +205,7 @@ class Calculation:
             }
 
     def as_json(self) -> dict[str, Any]:
-        with localcontext(CONTEXT):
+        with localcontext(CONTEXT), _cyclic_gc_paused(len(self.lines) >= GC_PAUSE_LINES):
             return {
                 "methodology": self.methodology.code,
                 "methodology_version": self.methodology.version,
@@ -256,7 +311,8 @@ def _cyclic_gc_paused(pause: bool) -> Iterator[None]:
 
     A calculation allocates a few small objects per line and creates no reference cycles (reference
     counting frees everything), yet the collector would rescan the growing results again and again:
-    a quarter of a 10,000-line calculation's time. The collector is restored as it was, whatever happens.
+    a quarter of a 10,000-line calculation's time, and a third of presenting it (:meth:`Calculation.as_json`
+    builds a few dicts per line). The collector is restored as it was, whatever happens.
     """
     if not pause or not gc.isenabled():
         yield
@@ -283,6 +339,7 @@ def _calculate(
     totals = Totals()
     by_category, by_gas = totals.by_category, totals.by_gas
     produced: dict[str, Decimal] = {}
+    has_uncertainty = False
 
     for index, line in enumerate(lines):
         pointer = f"/lines/{index}"
@@ -330,6 +387,10 @@ def _calculate(
             month = _integer(month, f"{pointer}/month", 1, 12, errors)
             if month is None:
                 continue
+        stated: Stated | None = None
+        raw_uncertainty = line.get("uncertainty")
+        if raw_uncertainty is not None:  # only emission lines allow the field (registry.EMISSION_FIELDS)
+            stated = propagation.read(raw_uncertainty, f"{pointer}/uncertainty", found.kind, errors)
         reader = LineReader(line, pointer, methodology, context, [], missing=[])
         try:
             outcome = found.function(reader, methodology)
@@ -360,6 +421,9 @@ def _calculate(
             parameters,
             reader.uses_defaults,
         )
+        if stated is not None:
+            result.uncertainty = stated
+            has_uncertainty = True
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity
             produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity
@@ -384,7 +448,14 @@ def _calculate(
     _assign_refs(results, refs)
     product = _intensity_product(methodology, sector, produced)
     return Calculation(
-        methodology, sector, year, results, totals, product, produced.get(product, ZERO) if product else ZERO
+        methodology,
+        sector,
+        year,
+        results,
+        totals,
+        product,
+        produced.get(product, ZERO) if product else ZERO,
+        has_uncertainty,
     )
 
 

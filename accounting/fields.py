@@ -8,6 +8,9 @@ are derived from it. Nothing here takes part in a calculation. Importing the mod
 kind's fields to its registered method(s) (:func:`accounting.registry.describe`); a test holds the
 declared names to the names each method reads.
 
+Every emission line (a category other than None) may also state its :data:`UNCERTAINTY`, which the
+engine reads (:data:`accounting.registry.EMISSION_FIELDS`).
+
 ``units`` are the units a method computes in: a value given in any unit of the same dimension is
 converted (``kg`` or ``kt`` for ``t``, ``MJ/kg`` for ``GJ/t``); :func:`spellings` lists the usual
 spellings of those dimensions.
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import accounting.methods  # noqa: F401  (the methods are registered before they are described)
-from accounting import registry
+from accounting import registry, uncertainty
 from accounting.methods.production import PRODUCTS
 from accounting.units import ACCEPTED, UnitError, conversion
 
@@ -41,8 +44,10 @@ LABEL = "label"
 OBJECT = "object"
 #: A list of objects whose fields are ``parts``.
 LIST = "list"
+#: A whole number, one of ``choices`` (written as numbers).
+INTEGER = "integer"
 
-SHAPES = (QUANTITY, FRACTION, COEFFICIENT, TEMPERATURE, CODE, CHOICE, LABEL, OBJECT, LIST)
+SHAPES = (QUANTITY, FRACTION, COEFFICIENT, TEMPERATURE, CODE, CHOICE, LABEL, OBJECT, LIST, INTEGER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +341,39 @@ LINE_FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
+_TIER_KINDS = ", ".join(sorted(uncertainty.TIERS))
+#: The uncertainty every emission line may state (:data:`accounting.registry.EMISSION_FIELDS`; the engine
+#: reads it, :mod:`accounting.uncertainty`).
+UNCERTAINTY = Field(
+    "uncertainty",
+    OBJECT,
+    "the line's uncertainty, ±% at 95 % (IPCC 2006 Vol. 1 Ch. 3 Approach 1): at least one of "
+    "activity_percent, factor_percent, tier; a component not given counts as 0",
+    parts=(
+        coefficient(
+            "activity_percent",
+            "%",
+            f"uncertainty of the activity data, 0 to {uncertainty.MAX_PERCENT} (or give tier)",
+        ),
+        coefficient(
+            "factor_percent",
+            "%",
+            f"uncertainty of the factor(s) the line's emission is computed with, 0 to {uncertainty.MAX_PERCENT}",
+        ),
+        Field(
+            "tier",
+            INTEGER,
+            f"tier of the activity data instead of activity_percent (lines: {_TIER_KINDS}); its EU MRR "
+            "threshold gives the percent: "
+            + ", ".join(
+                f"{tier}: {percent} %" for tier, percent in uncertainty.TIERS["fuel_combustion"].items()
+            ),
+            choices=tuple(str(tier) for tier in uncertainty.TIERS["fuel_combustion"]),
+        ),
+    ),
+)
+
+
 @cache
 def spellings(units: tuple[str, ...]) -> tuple[str, ...]:
     """The usual spellings (:data:`accounting.units.ACCEPTED`) that convert into one of ``units``."""
@@ -358,4 +396,4 @@ def fields_of(kind: str) -> tuple[Field, ...]:
 
 
 for _kind, _fields in LINE_FIELDS.items():
-    registry.describe(_kind, _fields)
+    registry.describe(_kind, (*_fields, UNCERTAINTY))

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: Fields every line may carry, whatever its kind.
 COMMON_FIELDS = frozenset({"ref", "source", "month"})
+#: Fields the engine (not the method) reads on every emission line (a category other than None): the
+#: line's stated uncertainty (:mod:`accounting.uncertainty`).
+EMISSION_FIELDS = frozenset({"uncertainty"})
 
 #: Emission categories (SPEC §4); a ``production`` line has none.
 CATEGORIES = ("combustion", "process", "indirect_electricity", "indirect_heat")
@@ -77,7 +80,7 @@ def method(
             needs=needs,
             function=function,
             reference=reference,
-            allowed_fields=frozenset(fields) | COMMON_FIELDS,
+            allowed_fields=frozenset(fields) | COMMON_FIELDS | (EMISSION_FIELDS if category else frozenset()),
         )
         return function
 
@@ -86,10 +89,12 @@ def method(
 
 def describe(kind: str, spec: tuple[Any, ...]) -> None:
     """Attach the field declarations ``spec`` (:mod:`accounting.fields`) to every variant of ``kind``:
-    each variant keeps those of the fields it reads."""
+    each variant keeps those of the fields it reads, and of the :data:`EMISSION_FIELDS` it allows."""
     for key, found in _METHODS.items():
         if found.kind == kind:
-            _METHODS[key] = replace(found, spec=tuple(f for f in spec if f.name in found.fields))
+            _METHODS[key] = replace(
+                found, spec=tuple(f for f in spec if f.name in found.allowed_fields - COMMON_FIELDS)
+            )
 
 
 def lookup(kind: str, variant: str) -> Method:

@@ -113,6 +113,44 @@ def mixed_batch(count: int, seed: int = 2024) -> list[dict[str, Any]]:
     return lines[:count]
 
 
+#: What a mixed-batch line needs besides to be computable under every methodology (eu-mrr-2018 carries no
+#: grid or heat factor, its gas NCVs are per mass, it has no China anode-effect method): values in the
+#: same ranges, so the same batch runs under each regime.
+_PORTABLE: dict[str, dict[str, Any]] = {
+    "electricity": {"emission_factor": {"value": "0.5366", "unit": "tCO2/MWh"}},
+    "heat": {"emission_factor": {"value": "0.11", "unit": "tCO2/GJ"}},
+    "natural_gas": {"ncv": {"value": "389.31", "unit": "GJ/10^4 Nm3"}},
+    "blast_furnace_gas": {"ncv": {"value": "33.000", "unit": "GJ/10^4 Nm3"}},
+    "anode_consumption": {"ash_fraction": "0.004"},
+}
+
+
+def portable_batch(count: int, seed: int = 2024) -> list[dict[str, Any]]:
+    """:func:`mixed_batch` with what each line needs to be computed under cn-mee-2024, ipcc-2006 and
+    eu-mrr-2018 alike: the same lines, the same quantities."""
+    lines = []
+    for line in mixed_batch(count, seed):
+        extra = _PORTABLE.get(line.get("fuel", line["source"]), {})
+        portable = {**line, **{k: v for k, v in extra.items() if k not in line}}
+        if portable.get("method") == "cn_mee":
+            portable = {**portable, "method": "slope", "cell_technology": "CWPB"}
+        lines.append(portable)
+    return lines
+
+
+def with_uncertainty(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``lines`` with an uncertainty on every emission line (a tier on fuel lines, percents elsewhere)."""
+    stated = []
+    for line in lines:
+        if line["source"] == "production":
+            stated.append(line)
+        elif line["source"] == "fuel_combustion":
+            stated.append({**line, "uncertainty": {"tier": 2, "factor_percent": "3"}})
+        else:
+            stated.append({**line, "uncertainty": {"activity_percent": "2.5", "factor_percent": "5"}})
+    return stated
+
+
 def sector_report(sector: str, count: int, seed: int = 7) -> list[dict[str, Any]]:
     """``count`` monthly lines of one facility of ``sector``."""
     r = random.Random(seed)

@@ -17,7 +17,7 @@ from typing import Any
 from accounting.lines import Emission, LineReader
 from accounting.methodologies import Methodology
 from accounting.numbers import ONE, ZERO
-from accounting.registry import method
+from accounting.registry import COMMON_FIELDS, EMISSION_FIELDS, method
 
 MASS = ("t",)
 KG_PER_TONNE = "kg/t"
@@ -306,7 +306,8 @@ def _tier1(line: LineReader, methodology: Methodology, production: Decimal) -> t
     )
 
 
-_BASE_FIELDS = ("ref", "source", "month", "method", "aluminium_production", "cell_technology")
+#: The fields every anode-effect line may carry (the common ones and the engine's uncertainty).
+_BASE_FIELDS = (*sorted(COMMON_FIELDS | EMISSION_FIELDS), "method", "aluminium_production", "cell_technology")
 _FIELDS = {
     "cn_mee": (*_BASE_FIELDS, "anode_effect_minutes", "cf4_emission_factor", "c2f6_emission_factor"),
     "slope": (*_BASE_FIELDS, "anode_effect_minutes", "slope_cf4", "c2f6_ratio"),

@@ -29,7 +29,7 @@ from accounting.methods.aluminium import (
 from accounting.methods.energy import purchased_electricity_co2, purchased_heat_co2
 from accounting.methods.steel import carbon_mass_balance_co2
 from accounting.numbers import ONE, ZERO
-from accounting.registry import method
+from accounting.registry import COMMON_FIELDS, EMISSION_FIELDS, method
 
 MASS = ("t",)
 
@@ -243,7 +243,7 @@ _PFC_FIELDS = {
     "slope": ("anode_effect_minutes", "slope_cf4", "c2f6_ratio"),
     "overvoltage": ("overvoltage_mv", "current_efficiency", "overvoltage_coefficient", "c2f6_ratio"),
 }
-_PFC_BASE = ("ref", "source", "month", "method", "aluminium_production", "cell_technology")
+_PFC_BASE = (*sorted(COMMON_FIELDS | EMISSION_FIELDS), "method", "aluminium_production", "cell_technology")
 
 
 @method(

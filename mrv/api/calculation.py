@@ -52,6 +52,12 @@ class ComparedTotals(serializers.Serializer):
     reported = serializers.DictField(child=s.DecimalString(), help_text="direct, indirect, total as reported")
     default_share = s.DecimalString(help_text="share of the total resting on default values")
     difference_from_first = s.DecimalString(help_text="this total minus the first methodology's")
+    uncertainty_percent = s.PercentString(
+        required=False, help_text="±% at 95 % of the total (present when a line states an uncertainty)"
+    )
+    uncertainty = s.TotalsUncertaintyOutput(
+        required=False, help_text="present when a line states an uncertainty"
+    )
 
 
 class ComparedRounding(serializers.Serializer):
@@ -79,7 +85,10 @@ class CompareOutput(serializers.Serializer):
     methodologies = ComparedMethodology(many=True)
     sector = serializers.CharField(allow_null=True)
     year = serializers.IntegerField(allow_null=True)
-    lines = s.LineResultsField(help_text="per line: ref, source, figures by methodology, differences")
+    lines = s.LineResultsField(
+        help_text="per line: ref, source, figures by methodology (with uncertainty_percent when the line "
+        "states an uncertainty), differences"
+    )
     totals = serializers.DictField(child=ComparedTotals())
     intensity = s.LineResultsField(help_text="the intensity under each methodology (null without production)")
     results = s.CalculationOutput(many=True)

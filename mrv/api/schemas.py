@@ -79,13 +79,15 @@ def _field_schema(field: fields.Field) -> dict[str, Any]:
         return {"oneOf": [NUMBER_IN, ref("Quantity")], **about}
     if field.shape == fields.CHOICE:
         return {"type": "string", "enum": list(field.choices), **about}
+    if field.shape == fields.INTEGER:
+        return {"type": "integer", "enum": [int(choice) for choice in field.choices], **about}
     if field.shape == fields.CODE:
         return {"type": "string", "maxLength": 128, **about}
     if field.shape == fields.LABEL:
         return {"type": "string", "minLength": 1, "maxLength": 128, **about}
     item = _object_schema(field.parts)
     if field.shape == fields.OBJECT:
-        return {**item, **about}
+        return {**item, **about, **({"minProperties": 1} if "required" not in item else {})}
     return {
         "type": "array",
         "items": item,
@@ -96,10 +98,11 @@ def _field_schema(field: fields.Field) -> dict[str, Any]:
 
 
 def _object_schema(parts: tuple[fields.Field, ...]) -> dict[str, Any]:
+    required = [part.name for part in parts if part.required]
     return {
         "type": "object",
         "properties": {part.name: _field_schema(part) for part in parts},
-        "required": [part.name for part in parts if part.required],
+        **({"required": required} if required else {}),  # OpenAPI 3.0: a required list is never empty
         "additionalProperties": False,
     }
 
@@ -127,7 +130,7 @@ def _line_schema(kind: str, methods: list[Method]) -> dict[str, Any]:
             "month": {"type": "integer", "minimum": 1, "maximum": 12, "description": "for monthly lines"},
             **body["properties"],
         },
-        "required": ["source", *body["required"]],
+        "required": ["source", *body.get("required", ())],
         "additionalProperties": False,
     }
 

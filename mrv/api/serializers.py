@@ -242,6 +242,46 @@ class ReportedFiguresOutput(serializers.Serializer):
     rounding = RoundingOutput()
 
 
+@extend_schema_field({**schemas.DECIMAL_STRING, "nullable": True, "example": "3.6056"})
+class PercentString(DecimalString):
+    """A percentage out (an exact decimal as a string), or null where it is undefined (a zero sum)."""
+
+
+class CoverageOutput(serializers.Serializer):
+    """How much of the emissions the stated uncertainties cover."""
+
+    lines = serializers.IntegerField(help_text="emission lines that state an uncertainty")
+    emission_lines = serializers.IntegerField(help_text="every emission line (production lines excluded)")
+    co2e_share = DecimalString(
+        help_text="Σ|CO2e| of the lines that state one / Σ|CO2e| of every emission line"
+    )
+
+
+class TotalsUncertaintyOutput(serializers.Serializer):
+    """The totals' uncertainty, ±% at 95 % (IPCC 2006 Vol. 1 Ch. 3 Approach 1, Eq. 3.1 over the lines):
+    null where the sum is zero. Lines that state no uncertainty count as exact (0 %), so with a coverage
+    below 1 these are lower bounds."""
+
+    direct_percent = PercentString()
+    indirect_percent = PercentString()
+    total_percent = PercentString()
+    by_category = serializers.DictField(child=PercentString(), help_text="by emission category")
+    coverage = CoverageOutput()
+    lines_without_uncertainty = serializers.ChoiceField(
+        choices=["counted_as_exact"], help_text="how lines that state no uncertainty are counted"
+    )
+    method = serializers.CharField(help_text="the propagation rule applied")
+
+
+class LineUncertaintyOutput(serializers.Serializer):
+    """The uncertainty a line states, ±% at 95 % (null: not stated, counted as 0)."""
+
+    activity_percent = PercentString(help_text="of the activity data (from the tier when a tier is given)")
+    factor_percent = PercentString(help_text="of the factor(s)")
+    tier = serializers.IntegerField(required=False, help_text="the tier of the activity data, when given")
+    tier_source = serializers.CharField(required=False, help_text="where the tier's threshold comes from")
+
+
 class TotalsOutput(serializers.Serializer):
     """Tonnes CO2e (6 decimals, exact sums), and the same figures rounded as reported."""
 
@@ -254,6 +294,12 @@ class TotalsOutput(serializers.Serializer):
     biogenic_co2 = DecimalString(help_text="memo item, not in the totals")
     default_share = DecimalString(required=False, help_text="share of the total computed with default values")
     reported = ReportedFiguresOutput()
+    uncertainty_percent = PercentString(
+        required=False, help_text="±% at 95 % of the total (present when a line states an uncertainty)"
+    )
+    uncertainty = TotalsUncertaintyOutput(
+        required=False, help_text="present when a line states an uncertainty"
+    )
 
 
 class IntensityOutput(serializers.Serializer):
@@ -293,6 +339,12 @@ class LineResultOutput(serializers.Serializer):
     parameters = serializers.DictField(child=ParameterOutput(), help_text="every value used, by field path")
     product = serializers.CharField(required=False, help_text="production lines")
     quantity = DecimalString(required=False, help_text="production lines: tonnes")
+    uncertainty_percent = DecimalString(
+        required=False,
+        help_text="±% at 95 % of the line's CO2e, sqrt(activity² + factor²) (IPCC 2006 Vol. 1 Eq. 3.2); "
+        "present when the line states an uncertainty",
+    )
+    uncertainty = LineUncertaintyOutput(required=False, help_text="what the line states")
 
 
 @extend_schema_field(LineResultOutput(many=True))

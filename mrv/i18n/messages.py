@@ -189,6 +189,18 @@ ENGINE = (
         " {whole}.{fraction} if it is a decimal comma"
     ),
     gettext_noop("the decimal mark is '.' and digits are not grouped: did you mean {reading}?"),
+    # a line's uncertainty (accounting/uncertainty.py)
+    gettext_noop("uncertainty must be an object"),
+    gettext_noop("{key} is a plain number of percent, or in '%'"),
+    gettext_noop(
+        "{key} must lie between 0 and {max} %: error propagation (Approach 1) does not hold for larger"
+        " uncertainties (use a Monte Carlo analysis, Approach 2)"
+    ),
+    gettext_noop("no tier thresholds are carried for {kind} lines (only for {kinds}): give activity_percent"),
+    gettext_noop(
+        "give activity_percent, factor_percent or tier (±% at 95 %, or the tier of the activity data)"
+    ),
+    gettext_noop("give either tier or activity_percent, not both"),
 )
 
 #: The Django layer's errors: services, views, validators, line files.

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import accounting.methods  # noqa: F401  (registers and describes the methods)
 from accounting import fields
-from accounting.registry import COMMON_FIELDS, registered
+from accounting.registry import COMMON_FIELDS, EMISSION_FIELDS, registered
 from accounting.units import conversion
 
 
 def test_every_registered_method_describes_exactly_the_fields_it_reads() -> None:
+    # ... and every emission line the fields the engine reads on it (its stated uncertainty)
     for key, method in registered().items():
         declared = [f.name for f in method.spec]
         assert len(declared) == len(set(declared)), key
-        assert set(declared) == method.fields - COMMON_FIELDS, f"{key}: declared {sorted(declared)}"
+        engine = EMISSION_FIELDS if method.category is not None else frozenset()
+        assert set(declared) == (method.fields - COMMON_FIELDS) | engine, (
+            f"{key}: declared {sorted(declared)}"
+        )
+        assert set(declared) == method.allowed_fields - COMMON_FIELDS, key
         assert not set(declared) & COMMON_FIELDS, key
+
+
+def test_the_uncertainty_field_is_declared_with_its_parts() -> None:
+    assert fields.UNCERTAINTY.shape == fields.OBJECT
+    assert [part.name for part in fields.UNCERTAINTY.parts] == ["activity_percent", "factor_percent", "tier"]
+    tier = fields.UNCERTAINTY.parts[2]
+    assert tier.shape == fields.INTEGER and tier.choices == ("1", "2", "3", "4")
 
 
 def test_every_described_kind_is_registered() -> None:
