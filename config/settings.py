@@ -381,6 +381,33 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "schedule": env.float("MRV_AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=3600.0),
 }
 
+# --- notifications and deadline reminders (mrv/services/notifications.py; README, "Notifications") -----
+# E-mail through Django's backend: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS or EMAIL_USE_SSL, EMAIL_TIMEOUT), the console otherwise (the
+# embedded mode, development); MRV_EMAIL_BACKEND names another backend outright.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_BACKEND = env.str(
+    "MRV_EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: set one")
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mrv@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Reminders of deadlines (7 days and 1 day ahead) are looked for this often; a run sends each once.
+CELERY_BEAT_SCHEDULE["deadline-reminders"] = {
+    "task": "mrv.send_deadline_reminders",
+    "schedule": env.float("MRV_REMINDER_INTERVAL_SECONDS", default=3600.0),
+}
+
 # --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------
 # Kept together at the end: they wrap what the sections above configure.
 

@@ -30,6 +30,10 @@ IMPORT_LINES = "mrv.import_lines"
 SWEEP_STUCK_JOBS = "mrv.sweep_stuck_jobs"
 #: The periodic signed checkpoint of every audit chain's head (Celery beat): no arguments.
 AUDIT_CHECKPOINT = "mrv.audit_checkpoint"
+#: The e-mail of one notification: ``(notification_id,)``.
+SEND_NOTIFICATION_EMAIL = "mrv.send_notification_email"
+#: The periodic reminders of deadlines 7 days and 1 day ahead (Celery beat): no arguments.
+SEND_DEADLINE_REMINDERS = "mrv.send_deadline_reminders"
 
 #: Raised inside a running task by its worker once the task passes its soft time limit.
 TimeLimitReached = SoftTimeLimitExceeded
