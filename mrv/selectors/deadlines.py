@@ -78,6 +78,11 @@ class Deadline:
         }
 
 
+def _as_on(met_at: datetime | None, on: date) -> datetime | None:
+    """``met_at`` if the deadline was met by the day ``on``, else None (judged on an earlier day)."""
+    return met_at if met_at is not None and deposits.deposit_day(met_at) <= on else None
+
+
 def status_of(*, due: date, met_at: datetime | None, on: date) -> str:
     """``open``, ``met``, ``late`` or ``missed`` on the day ``on`` (Beijing time)."""
     if met_at is None or deposits.deposit_day(met_at) > on:  # not met (yet, on that day)
@@ -131,7 +136,7 @@ def facility_deadlines(*, facilities: Iterable[Facility], year: int, on: date) -
             deposited = monthly.get((facility.pk, month))
             rule = deposits.due_rule(deposited[0], deposited[1]) if deposited else default_rule
             due = deposits.due_date(year, month, rule)
-            met_at = deposited[2] if deposited else None
+            met_at = _as_on(deposited[2] if deposited else None, on)
             rows.append(
                 Deadline(
                     MONTHLY_DEPOSIT,
@@ -145,8 +150,8 @@ def facility_deadlines(*, facilities: Iterable[Facility], year: int, on: date) -
                 )
             )
         met = {
-            ANNUAL_REPORT: annual.get(facility.pk),
-            VERIFICATION: verified.get(facility.pk),
+            ANNUAL_REPORT: _as_on(annual.get(facility.pk), on),
+            VERIFICATION: _as_on(verified.get(facility.pk), on),
             SURRENDER: None,
         }
         for kind, (due, source) in yearly.items():

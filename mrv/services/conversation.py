@@ -93,7 +93,7 @@ def request_open(
             "question": question,
             "line_ref": line_ref,
             "finding": finding,
-            "due_date": due_date,
+            "due_date": due_date.isoformat(),
         },
     )
     request_opened(request=request)
