@@ -261,12 +261,16 @@ SPECTACULAR_SETTINGS = {
     # One enum component per vocabulary where several share a field name (status, kind).
     "ENUM_NAME_OVERRIDES": {
         "RevisionStatusEnum": "mrv.models.ReportRevision.Status",
-        "VerificationJobStatusEnum": "mrv.models.VerificationJob.Status",
+        "VerificationJobStatusEnum": "mrv.models.JOB_STATUSES_SHOWN",
         "ImportJobStatusEnum": "mrv.models.ImportJob.Status",
         "VerificationJobKindEnum": "mrv.models.VerificationJob.Kind",
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
         "DepositStatusEnum": ["on_time", "late", "pending", "overdue"],
         "OverdueDepositStatusEnum": ["overdue", "late"],
+        "InformationRequestStatusEnum": "mrv.models.InformationRequest.Status",
+        "NotificationKindEnum": "mrv.models.Notification.Kind",
+        "DeadlineKindEnum": "mrv.selectors.deadlines.KINDS",
+        "DeadlineStatusEnum": "mrv.selectors.deadlines.STATUSES",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -168,6 +168,7 @@ class RequestListView(APIView):
     @extend_schema(
         parameters=[FilterSerializer, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses={200: RequestPage},
+        operation_id="requests_list",
     )
     def get(self, request: Request) -> Response:
         filters = query(self.FilterSerializer, request)
@@ -256,12 +257,28 @@ class DeadlineListView(APIView):
 
 
 # -- notifications ------------------------------------------------------------------------------------------
+class NotificationDataOutput(serializers.Serializer):
+    """What a notification is about: a request for information (``request``, ``job``, ``report``,
+    ``facility``, ``due_date``, ``answer``) or a deadline (``deadline``, ``facility``, ``period``,
+    ``due_date``, ``days_before``)."""
+
+    request = serializers.IntegerField(required=False)
+    job = serializers.IntegerField(required=False)
+    report = serializers.IntegerField(required=False)
+    answer = serializers.IntegerField(required=False)
+    facility = serializers.IntegerField(required=False)
+    deadline = serializers.ChoiceField(choices=deadlines.KINDS, required=False)
+    period = serializers.CharField(required=False)
+    due_date = serializers.DateField(required=False)
+    days_before = serializers.IntegerField(required=False)
+
+
 class NotificationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Notification.Kind.choices)
     subject = serializers.CharField()
     body = serializers.CharField()
-    data = serializers.DictField(help_text="what it is about: request, job, report, facility, deadline...")
+    data = NotificationDataOutput()
     created_at = serializers.DateTimeField()
     read = serializers.BooleanField()
     read_at = serializers.DateTimeField(allow_null=True)
