@@ -544,3 +544,16 @@ def test_the_reminder_task_is_in_the_beat_schedule(settings: Any) -> None:
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert send_deadline_reminders.name in schedule
     assert send_deadline_reminders() == 0  # nothing due: no facility at all
+
+
+@pytest.mark.django_db
+def test_create_api_user_takes_the_address_notifications_are_emailed_to() -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command(
+        "create_api_user", "mailer", "--role", "operator", "--email", "ops@plant.example", stdout=StringIO()
+    )
+    assert get_user_model().objects.get(username="mailer").email == "ops@plant.example"
