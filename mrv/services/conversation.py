@@ -26,7 +26,7 @@ from django.utils import timezone
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import ActivityLine, InformationRequest, Notification, RequestAnswer, VerificationJob
 from mrv.selectors import deposits
-from mrv.selectors.scoping import operator_users_of
+from mrv.selectors.scoping import body_users_of, operator_users_of
 from mrv.services.audit import audit_record
 from mrv.services.notifications import notify
 from mrv.services.verification import job_in_review_by
@@ -185,11 +185,16 @@ def request_opened(*, request: InformationRequest) -> None:
 
 
 def request_answered(*, request: InformationRequest, answer: RequestAnswer) -> None:
-    """``request.answered``: the verifier who claimed the job (else who asked) is told."""
+    """``request.answered``: the verifier who claimed the job is told; a job nobody holds now (released,
+    or moved to another body with its facility) tells the verifiers of the body that has it."""
     facility = request.job.revision.report.facility
-    verifier_id = request.job.claimed_by_id or request.opened_by_id
+    claimed = request.job.claimed_by_id
     notify(
-        users=get_user_model().objects.filter(pk=verifier_id),
+        users=(
+            get_user_model().objects.filter(pk=claimed)
+            if claimed
+            else body_users_of(request.job.verification_body_id)
+        ),
         kind=Notification.Kind.REQUEST_ANSWERED,
         subject=f"{facility.name}: the operator answered request {request.pk}",
         body=f"{answer.text}\nClose it with POST /api/v1/requests/{request.pk}/close/",

@@ -557,3 +557,26 @@ def test_create_api_user_takes_the_address_notifications_are_emailed_to() -> Non
         "create_api_user", "mailer", "--role", "operator", "--email", "ops@plant.example", stdout=StringIO()
     )
     assert get_user_model().objects.get(username="mailer").email == "ops@plant.example"
+
+
+@pytest.mark.django_db
+def test_a_request_moves_with_its_job_to_another_body_and_so_does_its_answer(world: World) -> None:
+    from mrv.models import Membership
+
+    job = claimed_job(world)
+    request = ask(world, job).json()
+    body_b = Membership.objects.get(user=world.verifier_b.user).organisation_id
+    moved = world.client("regulator").patch(
+        f"/api/v1/facilities/{world.facility_a.pk}/", {"verification_body": body_b}, format="json"
+    )
+    assert moved.status_code == 200, moved.content
+    # the job and its request are body B's now; body A no longer sees them
+    assert world.client("verifier_a").get(f"/api/v1/requests/{request['id']}/").status_code == 404
+    assert world.client("verifier_b").get(f"/api/v1/requests/{request['id']}/").status_code == 200
+    answered = world.client("operator_a").post(
+        f"/api/v1/requests/{request['id']}/answers/", {"text": "The lab report."}, format="json"
+    )
+    assert answered.status_code == 201
+    # nobody holds the job: the answer is told to the body that has it, not to the verifier who asked
+    assert Notification.objects.filter(kind="request_answered", user=world.verifier_b.user).count() == 1
+    assert not Notification.objects.filter(kind="request_answered", user=world.verifier_a.user).exists()
