@@ -580,3 +580,18 @@ def test_a_request_moves_with_its_job_to_another_body_and_so_does_its_answer(wor
     # nobody holds the job: the answer is told to the body that has it, not to the verifier who asked
     assert Notification.objects.filter(kind="request_answered", user=world.verifier_b.user).count() == 1
     assert not Notification.objects.filter(kind="request_answered", user=world.verifier_a.user).exists()
+
+
+@pytest.mark.django_db
+def test_a_verification_deadline_reminds_the_operator_and_the_verification_body(world: World) -> None:
+    year = deposits.today().year
+    due = date(year + 1, 6, 30)  # the verification of year's annual report: cn-mee-2024's [deadlines]
+    # a week ahead nothing else is due: the annual report by 31 March, May's deposit on 10 July
+    assert deadline_reminders_send(on=due - timedelta(days=7)) == 4
+    reminded = set(DeadlineReminder.objects.values_list("kind", "facility_id", "user_id"))
+    assert reminded == {
+        ("verification", world.facility_a.pk, world.operator_a.user.pk),
+        ("verification", world.facility_a.pk, world.verifier_a.user.pk),
+        ("verification", world.facility_b.pk, world.operator_b.user.pk),
+        ("verification", world.facility_b.pk, world.verifier_b.user.pk),
+    }
