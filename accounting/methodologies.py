@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
@@ -73,10 +74,37 @@ class Band:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class DueDate:
+    """A legal deadline that falls on the same calendar day each year: ``month``-``day`` of the year
+    ``years_after`` the period it concerns (the annual report of 2025 is due 31 March 2026: ``3, 31, 1``)."""
+
+    month: int
+    day: int
+    years_after: int
+    source: str
+    citation: str
+    table: str
+    confidence: str
+
+    def on(self, year: int) -> date:
+        """The due date for the period ``year``."""
+        return date(year + self.years_after, self.month, self.day)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "due": f"{self.month:02d}-{self.day:02d}",
+            "years_after": self.years_after,
+            "source": self.citation,
+            "table": self.table,
+            "confidence": self.confidence,
+        }
+
+
 def _freeze(node: Any, path: str, sources: Mapping[str, str]) -> Any:
-    """Turn the parsed TOML into read-only mappings with Factor and Band leaves."""
+    """Turn the parsed TOML into read-only mappings with Factor, Band and DueDate leaves."""
     if isinstance(node, dict):
-        if "value" in node or "low" in node:
+        if "value" in node or "low" in node or "due" in node:
             return _leaf(node, path, sources)
         return MappingProxyType(
             {key: _freeze(value, f"{path}.{key}", sources) for key, value in node.items()}
@@ -84,7 +112,7 @@ def _freeze(node: Any, path: str, sources: Mapping[str, str]) -> Any:
     return node
 
 
-def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor | Band:
+def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor | Band | DueDate:
     source = str(node.get("source"))
     confidence = str(node.get("confidence"))
     if source not in sources:
@@ -92,6 +120,18 @@ def _leaf(node: dict[str, Any], path: str, sources: Mapping[str, str]) -> Factor
     if confidence not in CONFIDENCE_TAGS:
         raise MethodologyDataError(f"{path}: confidence must be one of {sorted(CONFIDENCE_TAGS)}")
     try:
+        if "due" in node:  # "MM-DD", a real day of every year (29 February is refused)
+            month, day = (int(part) for part in str(node["due"]).split("-"))
+            date(2001, month, day)
+            return DueDate(
+                month,
+                day,
+                int(node["years_after"]),
+                source,
+                sources[source],
+                node.get("table", ""),
+                confidence,
+            )
         if "low" in node:
             return Band(
                 Decimal(node["low"]), Decimal(node["high"]), node["unit"], source, sources[source], confidence
@@ -179,6 +219,11 @@ class Methodology:
     def c_to_co2(self) -> Decimal:
         return self.constant("c_to_co2")
 
+    def due_date(self, name: str) -> DueDate | None:
+        """The deadline ``name`` of the bundle's ``[deadlines]`` table (``annual_report``...), or None."""
+        found = self.section("deadlines").get(name)
+        return found if isinstance(found, DueDate) else None
+
     def product_for(self, sector: str) -> str | None:
         product = self.section("products").get(sector)
         return product if isinstance(product, str) else None
@@ -220,7 +265,7 @@ class Methodology:
 
 
 def _describe(node: Any) -> Any:
-    if isinstance(node, (Factor, Band)):
+    if isinstance(node, (Factor, Band, DueDate)):
         return node.describe()
     if isinstance(node, Mapping):
         return {key: _describe(value) for key, value in node.items()}

@@ -298,7 +298,7 @@ SPECTACULAR_SETTINGS = {
     # One enum component per vocabulary where several share a field name (status, kind).
     "ENUM_NAME_OVERRIDES": {
         "RevisionStatusEnum": "mrv.models.ReportRevision.Status",
-        "VerificationJobStatusEnum": "mrv.models.VerificationJob.Status",
+        "VerificationJobStatusEnum": "mrv.models.JOB_STATUSES_SHOWN",
         "ImportJobStatusEnum": "mrv.models.ImportJob.Status",
         "VerificationJobKindEnum": "mrv.models.VerificationJob.Kind",
         "OrganisationKindEnum": "mrv.models.OrganisationKind",
@@ -313,6 +313,10 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "mrv.models.Evidence.Kind",
         "WebhookEventEnum": "mrv.models.WebhookEvent",
         "WebhookDeliveryStatusEnum": "mrv.models.WebhookDelivery.Status",
+        "InformationRequestStatusEnum": "mrv.models.InformationRequest.Status",
+        "NotificationKindEnum": "mrv.models.Notification.Kind",
+        "DeadlineKindEnum": "mrv.selectors.deadlines.KINDS",
+        "DeadlineStatusEnum": "mrv.selectors.deadlines.STATUSES",
     },
     # The default hook first; then every error is documented as a problem document (mrv/api/openapi.py).
     "POSTPROCESSING_HOOKS": [
@@ -443,6 +447,32 @@ MRV_WEBHOOK_COUNTDOWN_MAX_SECONDS = env.float("MRV_WEBHOOK_COUNTDOWN_MAX_SECONDS
 CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
     "task": "mrv.sweep_webhooks",
     "schedule": env.float("MRV_SWEEP_INTERVAL_SECONDS", default=60.0),
+}
+# --- notifications and deadline reminders (mrv/services/notifications.py; README, "Notifications") -----
+# E-mail through Django's backend: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS or EMAIL_USE_SSL, EMAIL_TIMEOUT), the console otherwise (the
+# embedded mode, development); MRV_EMAIL_BACKEND names another backend outright.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_BACKEND = env.str(
+    "MRV_EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: set one")
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mrv@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Reminders of deadlines (7 days and 1 day ahead) are looked for this often; a run sends each once.
+CELERY_BEAT_SCHEDULE["deadline-reminders"] = {
+    "task": "mrv.send_deadline_reminders",
+    "schedule": env.float("MRV_REMINDER_INTERVAL_SECONDS", default=3600.0),
 }
 
 # --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------

@@ -458,6 +458,12 @@ class VerificationJob(models.Model):
         return f"{self.kind} job {self.pk} ({self.status})"
 
 
+#: A job's status as the API shows it: its stored status, and ``awaiting_operator`` for a job in review
+#: with a request for information awaiting the operator's answer (derived from the requests, not stored).
+AWAITING_OPERATOR = "awaiting_operator"
+JOB_STATUSES_SHOWN = [*VerificationJob.Status.choices, (AWAITING_OPERATOR, "Awaiting the operator's answer")]
+
+
 class Finding(models.Model):
     """A point raised about a revision: by the automated checks or by the verifier."""
 
@@ -845,3 +851,132 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"try {self.number} of delivery {self.delivery_id}: {self.status_code or self.error}"
+
+
+# -- the conversation: requests for information, notifications, deadline reminders (SPEC §10) --------------
+class InformationRequest(models.Model):
+    """A verifier's request for information on a claimed verification job, answered by the operator.
+
+    ``open``: awaiting the operator's answer (the job shows ``awaiting_operator``); ``answered``: awaiting
+    the verifier, who closes it (or the operator adds to the answer); ``closed``: settled, by the verifier.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: awaiting the operator"
+        ANSWERED = "answered", "Answered: awaiting the verifier"
+        CLOSED = "closed", "Closed"
+
+    job = models.ForeignKey(VerificationJob, on_delete=models.PROTECT, related_name="information_requests")
+    question = models.TextField()
+    line_ref = models.CharField(max_length=64, blank=True, help_text="the line of the revision asked about")
+    finding = models.ForeignKey(
+        Finding, on_delete=models.PROTECT, null=True, blank=True, related_name="information_requests"
+    )
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="the latest answer")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closing_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "answered", "closed"]),
+                name="information_request_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="closed", closed_at__isnull=False)
+                | (~models.Q(status="closed") & models.Q(closed_at__isnull=True)),
+                name="information_request_closed_when_closed_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} on job {self.job_id} ({self.status})"
+
+
+class RequestAnswer(models.Model):
+    """One answer of the operator to a request for information (append-only: trigger of migration 0019)."""
+
+    request = models.ForeignKey(InformationRequest, on_delete=models.PROTECT, related_name="answers")
+    text = models.TextField()
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["answered_at", "id"]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk} to request {self.request_id}"
+
+
+class Notification(models.Model):
+    """A message to one user, listed over the API and sent by e-mail (``emailed_at`` once sent).
+
+    ``subject`` and ``body`` are stored in English and shown in the request's language (mrv.i18n).
+    """
+
+    class Kind(models.TextChoices):
+        REQUEST_OPENED = "request_opened", "Request for information opened"
+        REQUEST_ANSWERED = "request_answered", "Request for information answered"
+        REQUEST_CLOSED = "request_closed", "Request for information closed"
+        DEADLINE_REMINDER = "deadline_reminder", "Deadline reminder"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    data = models.JSONField(default=dict, help_text="what the notification is about (ids, dates)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=["request_opened", "request_answered", "request_closed", "deadline_reminder"]
+                ),
+                name="notification_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.user_id}"
+
+
+class DeadlineReminder(models.Model):
+    """A reminder sent: at most one per deadline (kind, facility, period), days before it and user, so a
+    reminder run twice, or two runs at once, send nothing twice (the unique constraint decides)."""
+
+    kind = models.CharField(max_length=24)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=7, help_text="YYYY or YYYY-MM")
+    due_date = models.DateField()
+    days_before = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    notification = models.OneToOneField(Notification, on_delete=models.CASCADE, related_name="reminder")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "facility", "period", "days_before", "user"], name="deadline_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} {self.period} of facility {self.facility_id}, {self.days_before} d, {self.user_id}"
+        )

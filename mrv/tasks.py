@@ -28,6 +28,11 @@ from django.db import InterfaceError, OperationalError
 from mrv.services import background
 from mrv.services.audit import audit_checkpoint as audit_checkpoint_make
 from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
+from mrv.services.notifications import (
+    NotificationEmailFailed,
+    deadline_reminders_send,
+    notification_email_send,
+)
 from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
 from mrv.services.webhooks import deliveries_sweep, delivery_try
 
@@ -163,3 +168,24 @@ def deliver_webhook(delivery_id: int, number: int) -> str:
 def sweep_webhooks() -> int:
     """Periodic (Celery beat): publish the webhook deliveries that are due with no message on its way."""
     return deliveries_sweep()
+
+
+@shared_task(
+    name=background.SEND_NOTIFICATION_EMAIL,
+    acks_late=True,
+    autoretry_for=(*TRANSIENT, NotificationEmailFailed),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_notification_email(notification_id: int) -> str:
+    """E-mail notification ``notification_id`` (idempotent: a sent one is not sent again); an SMTP
+    failure is retried with exponential back-off (30 s, 1 min, 2 min... up to an hour)."""
+    return notification_email_send(notification_id=notification_id)
+
+
+@shared_task(name=background.SEND_DEADLINE_REMINDERS, autoretry_for=TRANSIENT, max_retries=3)
+def send_deadline_reminders() -> int:
+    """Periodic (Celery beat, MRV_REMINDER_INTERVAL_SECONDS): remind of deadlines 7 days and 1 day ahead,
+    to facilities that have not met them; safe to run twice, or twice at once. How many were sent."""
+    return deadline_reminders_send()

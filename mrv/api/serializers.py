@@ -20,6 +20,7 @@ from mrv.api import schemas
 from mrv.domain import linefiles
 from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import (
+    JOB_STATUSES_SHOWN,
     AuditEvent,
     Facility,
     Finding,
@@ -645,7 +646,10 @@ class VerificationJobOutput(serializers.Serializer):
     year = serializers.IntegerField()
     month = serializers.IntegerField(allow_null=True, help_text="the report's month (null: an annual report)")
     digest = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(choices=VerificationJob.Status.choices)
+    status = serializers.ChoiceField(
+        choices=JOB_STATUSES_SHOWN,
+        help_text="awaiting_operator: in review, with a request for information awaiting the operator",
+    )
     progress = serializers.IntegerField(help_text="percent of the automated checks done")
     attempts = serializers.IntegerField()
     failure_reason = serializers.CharField(allow_null=True)

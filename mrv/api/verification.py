@@ -20,7 +20,7 @@ from mrv.api.parsers import DecimalJSONParser
 from mrv.api.permissions import HasOrganisation, IsRegulator, IsVerifier
 from mrv.api.retry import retrying
 from mrv.i18n import translate_finding
-from mrv.models import Finding, VerificationJob
+from mrv.models import AWAITING_OPERATOR, JOB_STATUSES_SHOWN, Finding, InformationRequest, VerificationJob
 from mrv.selectors import listing, scoping
 from mrv.services import verification as services
 
@@ -96,7 +96,7 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
         "year": revision.report.year,
         "month": revision.report.month,
         "digest": revision.digest,
-        "status": job.status,
+        "status": shown_status(job),
         "progress": job.progress,
         "attempts": job.attempts,
         "failure_reason": job.failure_reason or None,
@@ -123,6 +123,17 @@ def job_json(job: VerificationJob, *, with_findings: bool = True) -> dict[str, A
     return body
 
 
+def shown_status(job: VerificationJob) -> str:
+    """The job's status, ``awaiting_operator`` while in review with a request awaiting the operator
+    (annotated by the job list, else one query for a job in review)."""
+    if job.status != VerificationJob.Status.IN_REVIEW:
+        return job.status
+    awaiting = getattr(job, "awaiting_operator", None)
+    if awaiting is None:
+        awaiting = job.information_requests.filter(status=InformationRequest.Status.OPEN).exists()
+    return AWAITING_OPERATOR if awaiting else job.status
+
+
 def _job(request: Request, pk: int) -> VerificationJob:
     return get_object_or_404(scoping.jobs_visible_to(request.user), pk=pk)
 
@@ -131,7 +142,7 @@ class JobListView(APIView):
     permission_classes = [VIEWER]
 
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=VerificationJob.Status.choices, required=False)
+        status = serializers.ChoiceField(choices=JOB_STATUSES_SHOWN, required=False)
         kind = serializers.ChoiceField(choices=VerificationJob.Kind.choices, required=False)
 
     @extend_schema(

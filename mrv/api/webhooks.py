@@ -86,6 +86,10 @@ EVENT_DATA = inline_serializer(
         "due_date": _optional(serializers.DateField),
         "deposited_at": _optional(serializers.DateTimeField),
         "days_late": _optional(serializers.IntegerField),
+        "request": _optional(serializers.IntegerField, help_text="request.*: the request for information"),
+        "answer": _optional(serializers.IntegerField, help_text="request.answered: the answer"),
+        "kind": _optional(serializers.CharField, help_text="deadline.approaching: the deadline's kind"),
+        "days_before": _optional(serializers.IntegerField, help_text="deadline.approaching: days left"),
     },
 )
 EVENT_BODY = inline_serializer(

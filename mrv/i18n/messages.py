@@ -670,7 +670,43 @@ WEBHOOKS = (
     gettext_noop("the webhook of this delivery was deleted"),
 )
 
+#: The conversation (mrv/services/conversation.py, notifications.py): problems and notifications.
+CONVERSATION = (
+    gettext_noop("the question is empty"),
+    gettext_noop("ask a question"),
+    gettext_noop("the due date is in the past"),
+    gettext_noop("give today or a later date"),
+    gettext_noop("the request is closed: ask the verifier to open a new one if there is more to say"),
+    gettext_noop("the answer is empty"),
+    gettext_noop("write the answer"),
+    gettext_noop("the request is closed already"),
+    gettext_noop(
+        "{count} request(s) for information of this job are not closed: close each with POST"
+        " /api/v1/requests/{{id}}/close/ before giving the opinion"
+    ),
+    gettext_noop("request {number} is {status}"),
+    gettext_noop("a notification is marked read by its user only"),
+    gettext_noop("{facility}: the verifier asks for information on the report of {period}"),
+    gettext_noop(
+        "Request {number}, to answer by {date}: {text}\nAnswer with POST /api/v1/requests/{number}/answers/"
+    ),
+    gettext_noop("{facility}: the operator answered request {number}"),
+    gettext_noop("{text}\nClose it with POST /api/v1/requests/{number}/close/"),
+    gettext_noop("{facility}: the verifier closed request {number}"),
+    gettext_noop("Request {number} is closed."),
+    gettext_noop("Request {number} is closed. {note}"),
+    gettext_noop("{facility}: {what} of {period} is due on {date}"),
+    gettext_noop(
+        "{what} of {period} for {facility} is due on {date} and has not been made. See GET"
+        " /api/v1/deadlines/?year={year}"
+    ),
+    gettext_noop("the monthly deposit"),
+    gettext_noop("the annual emission report"),
+    gettext_noop("the verification of the annual report"),
+    gettext_noop("the surrender of allowances"),
+)
+
 #: Every message template (titles and names are looked up as they are).
 MESSAGES: tuple[str, ...] = (
-    ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS + WEBHOOKS
+    ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS + WEBHOOKS + CONVERSATION
 )

@@ -53,7 +53,7 @@ def uninstall(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mrv", "0018_cbam"),
+        ("mrv", "0019_conversation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

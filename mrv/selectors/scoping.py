@@ -7,6 +7,9 @@
 - a regulator (competent authority) sees everything that has been submitted;
 - a user outside any organisation sees nothing.
 
+Requests for information follow their verification job (the report's operator, the job's verification
+body, the regulator); notifications are their user's alone.
+
 Drafts are the operator's alone until submitted: a verifier or a regulator sees neither a report that
 has never been submitted, nor a draft revision (nor its evidence files), nor import jobs (and their
 dry-run figures), nor the audit events of draft work (until the revision they concern is submitted).
@@ -15,6 +18,7 @@ Objects outside a user's scope are simply absent (404), so their existence does 
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import CharField, Q, QuerySet, Value
@@ -26,8 +30,10 @@ from mrv.models import (
     Evidence,
     Facility,
     ImportJob,
+    InformationRequest,
     Membership,
     MonitoringPlan,
+    Notification,
     Organisation,
     Report,
     ReportRevision,
@@ -223,3 +229,30 @@ def webhook_deliveries_visible_to(
     if not webhooks_visible_to(user).filter(pk=subscription.pk).exists():
         return WebhookDelivery.objects.none()
     return subscription.deliveries.order_by("-created_at", "-id").prefetch_related("tries")
+
+
+def requests_visible_to(user: AbstractBaseUser) -> QuerySet[InformationRequest]:
+    """Requests for information: those of the verification jobs ``user`` sees (:func:`jobs_visible_to`):
+    the report's operator, the job's verification body and the regulator."""
+    return InformationRequest.objects.select_related(
+        "job__revision__report__facility", "finding", "opened_by", "closed_by"
+    ).filter(job__in=jobs_visible_to(user))
+
+
+def notifications_visible_to(user: AbstractBaseUser) -> QuerySet[Notification]:
+    """A user's own notifications, nobody else's."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return Notification.objects.filter(user_id=user.pk)
+
+
+def operator_users_of(facility: Facility) -> QuerySet[AbstractBaseUser]:
+    """The users who act for the operator of ``facility`` (told of requests and deadlines)."""
+    members = Membership.objects.filter(organisation_id=facility.operator_id, role=OPERATOR)
+    return get_user_model().objects.filter(pk__in=members.values("user_id"), is_active=True).order_by("pk")
+
+
+def body_users_of(organisation_id: int | None) -> QuerySet[AbstractBaseUser]:
+    """The verifiers of the verification body ``organisation_id`` (none when the facility has no body)."""
+    members = Membership.objects.filter(organisation_id=organisation_id, role=VERIFIER)
+    return get_user_model().objects.filter(pk__in=members.values("user_id"), is_active=True).order_by("pk")

@@ -34,6 +34,10 @@ AUDIT_CHECKPOINT = "mrv.audit_checkpoint"
 DELIVER_WEBHOOK = "mrv.deliver_webhook"
 #: The periodic publish of webhook deliveries due and not queued (Celery beat): no arguments.
 SWEEP_WEBHOOKS = "mrv.sweep_webhooks"
+#: The e-mail of one notification: ``(notification_id,)``.
+SEND_NOTIFICATION_EMAIL = "mrv.send_notification_email"
+#: The periodic reminders of deadlines 7 days and 1 day ahead (Celery beat): no arguments.
+SEND_DEADLINE_REMINDERS = "mrv.send_deadline_reminders"
 
 #: Raised inside a running task by its worker once the task passes its soft time limit.
 TimeLimitReached = SoftTimeLimitExceeded

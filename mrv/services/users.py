@@ -63,6 +63,7 @@ def user_create_with_token(
     credit_code: str | None = None,
     token_name: str = "",
     password: str | None = None,
+    email: str = "",
 ) -> tuple[AbstractBaseUser, IssuedToken]:
     """Create a user with ``role`` in the named organisation, and an API token for them.
 
@@ -71,7 +72,8 @@ def user_create_with_token(
     organisation of another kind is refused: a verifier cannot join an operator.
     The user authenticates with the token, whose plain ``key`` is returned here and stored nowhere (only
     its digest is kept); a regulator may also be given a ``password`` for the dashboard
-    (:func:`user_set_password`), otherwise the user has no usable password.
+    (:func:`user_set_password`), otherwise the user has no usable password. ``email``: where their
+    notifications are sent (none without it).
     """
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"Role must be one of {', '.join(Membership.Role.values)}."})
@@ -92,7 +94,7 @@ def user_create_with_token(
                 )
             }
         )
-    user = get_user_model()(username=username)
+    user = get_user_model()(username=username, email=email)
     user.set_unusable_password()
     user.full_clean()
     user.save()

@@ -341,6 +341,12 @@ def job_claim(*, job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
     return job
 
 
+def job_in_review_by(*, job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
+    """The job locked FOR UPDATE, if it is in review and ``by`` claimed it (409 otherwise): what every
+    action of the reviewing verifier needs (findings, answers, requests for information, the opinion)."""
+    return _in_review_by(job, by)
+
+
 def _in_review_by(job: VerificationJob, by: AbstractBaseUser) -> VerificationJob:
     locked = (
         Job.objects.select_for_update(of=("self",))
@@ -521,8 +527,24 @@ def blocking_findings(findings: Iterable[Finding]) -> list[Finding]:
 def opinion_issue(
     *, job: VerificationJob, by: AbstractBaseUser, opinion: str, statement: str
 ) -> VerificationJob:
-    """Record the opinion; the revision becomes verified or returned."""
+    """Record the opinion; the revision becomes verified or returned. Every request for information
+    of the job must be closed first (the job awaits no answer, and every answer was settled)."""
     job = _in_review_by(job, by)
+    unsettled = list(job.information_requests.exclude(status="closed").values_list("pk", "status"))
+    if unsettled:
+        raise Conflict(
+            f"{len(unsettled)} request(s) for information of this job are not closed: close each with POST "
+            "/api/v1/requests/{id}/close/ before giving the opinion",
+            [
+                {
+                    "pointer": "",
+                    "code": f"request_{status}",
+                    "detail": f"request {pk} is {status}",
+                    "request": pk,
+                }
+                for pk, status in unsettled
+            ],
+        )
     figures = materiality(job)
     if opinion in VERIFYING_OPINIONS:
         if figures["material"]:

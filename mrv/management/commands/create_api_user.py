@@ -52,6 +52,7 @@ class Command(BaseCommand):
             "--credit-code",
             help="credit code (USCC) of a new organisation (default: a placeholder derived from its name)",
         )
+        parser.add_argument("--email", default="", help="the new user's e-mail address (for notifications)")
         parser.add_argument(
             "--rotate",
             nargs="?",
@@ -95,6 +96,7 @@ class Command(BaseCommand):
                 credit_code=options["credit_code"],
                 token_name=TOKEN_NAME,
                 password=password,
+                email=options["email"],
             )
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
