@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from django.db import connection
 
@@ -595,3 +596,47 @@ def test_a_verification_deadline_reminds_the_operator_and_the_verification_body(
         ("verification", world.facility_b.pk, world.operator_b.user.pk),
         ("verification", world.facility_b.pk, world.verifier_b.user.pk),
     }
+
+
+def test_requests_and_reminders_are_published_to_the_webhooks_that_asked_for_them(world: World) -> None:
+    """request.opened and request.answered go to the report's operator and the job's body,
+    deadline.approaching to the facility's operator: one outbox row per subscription that asked."""
+    from mrv.models import WebhookDelivery
+
+    def subscribe(who: str, events: list[str]) -> int:
+        url = "http://127.0.0.1:9/hook"  # never contacted here: the rows are looked at, not sent
+        made = world.client(who).post("/api/v1/webhooks/", {"url": url, "events": events}, format="json")
+        assert made.status_code == 201, made.content
+        return int(made.json()["id"])
+
+    operator_a = subscribe("operator_a", ["request.opened", "request.answered"])
+    verifier_a = subscribe("verifier_a", ["request.answered"])
+    operator_b = subscribe("operator_b", ["deadline.approaching", "request.opened"])
+
+    job = claimed_job(world)
+    opened = ask(world, job)
+    assert opened.status_code == 201, opened.content
+    request_id = opened.json()["id"]
+    answered = world.client("operator_a").post(
+        f"/api/v1/requests/{request_id}/answers/", {"text": "Attached."}, format="json"
+    )
+    assert answered.status_code == 201, answered.content
+
+    def sent(subscription: int) -> list[tuple[str, Any]]:
+        rows = WebhookDelivery.objects.filter(subscription_id=subscription).order_by("id")
+        return [(row.event_type, orjson.loads(row.body)["data"].get("request")) for row in rows]
+
+    assert sent(operator_a) == [("request.opened", request_id), ("request.answered", request_id)]
+    assert sent(verifier_a) == [("request.answered", request_id)]
+    assert sent(operator_b) == []  # another operator's facility: nothing of this request
+
+    year, month = _last_month()
+    due = _deposit_due(year, month)
+    assert deadline_reminders_send(on=due - timedelta(days=7)) >= 1  # facility B has not deposited
+    [(event, body)] = [
+        (row.event_type, orjson.loads(row.body)["data"])
+        for row in WebhookDelivery.objects.filter(subscription_id=operator_b)
+    ]
+    assert event == "deadline.approaching"
+    assert body["facility"] == world.facility_b.pk and body["due_date"] == due.isoformat()
+    assert body["days_before"] == 7 and body["kind"] == "monthly_deposit"
