@@ -95,8 +95,19 @@ class FacilityListView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = s.FacilityInput(data=request.data)
         data.is_valid(raise_exception=True)
+        _within_jurisdiction(request, data.validated_data.get("province"))
         facility = facility_services.facility_create(by=request.user, **data.validated_data)
         return Response(s.FacilityOutput(facility).data, status=201)
+
+
+def _within_jurisdiction(request: Request, province: str | None) -> None:
+    """A provincial authority registers and moves facilities within its provinces only."""
+    if province is not None and not scoping.within_jurisdiction(request.user, province):
+        provinces = ", ".join(scoping.jurisdiction_of(request.user) or [])
+        detail = f"{province} is outside your authority's jurisdiction ({provinces})"
+        raise InvalidRequest(
+            detail, [{"pointer": "/province", "code": "outside_jurisdiction", "detail": detail}]
+        )
 
 
 class FacilityDetailView(generics.RetrieveAPIView):
@@ -114,6 +125,7 @@ class FacilityDetailView(generics.RetrieveAPIView):
         require(request, IsRegulator)
         data = s.FacilityInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        _within_jurisdiction(request, data.validated_data.get("province"))
         facility = facility_services.facility_update(
             by=request.user, facility=facility, **data.validated_data
         )
