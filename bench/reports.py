@@ -116,7 +116,9 @@ def run() -> dict[str, float]:
         start = time.perf_counter()
         created = client.post("/api/v1/reports/", body, content_type="application/json")
         assert created.status_code == 201, created.content[:300]
-        submitted = client.post(f"/api/v1/reports/{created.json()['id']}/submit/")
+        submitted = client.post(
+            f"/api/v1/reports/{created.json()['id']}/submit/", {"certify": True}, format="json"
+        )
         assert submitted.status_code == 202, submitted.content[:300]
         samples.append(time.perf_counter() - start)
     big_s = statistics.median(samples)
@@ -130,7 +132,12 @@ def run() -> dict[str, float]:
         body = json.dumps({"facility": facility.pk, "year": year, "month": month, "lines": small_lines})
         created = client.post("/api/v1/reports/", body, content_type="application/json")
         assert created.status_code == 201, created.content[:300]
-        assert client.post(f"/api/v1/reports/{created.json()['id']}/submit/").status_code == 202
+        assert (
+            client.post(
+                f"/api/v1/reports/{created.json()['id']}/submit/", {"certify": True}, format="json"
+            ).status_code
+            == 202
+        )
 
     def ours_create_only() -> None:
         year, month = next(periods)

@@ -27,6 +27,7 @@ KIND_NAMES = {
     Organisation.Kind.OPERATOR: gettext_noop("an operator"),
     Organisation.Kind.VERIFICATION_BODY: gettext_noop("a verification body"),
     Organisation.Kind.AUTHORITY: gettext_noop("an authority"),
+    Organisation.Kind.CONSULTANT: gettext_noop("a consultant"),
 }
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme as DRFSpectacularSessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -26,9 +27,8 @@ from rest_framework.authentication import SessionAuthentication as DRFSessionAut
 from rest_framework.authentication import get_authorization_header
 
 from mrv.api.throttling import AuthFailureLimiter
-from mrv.errors import ServiceError
 from mrv.models import ApiToken
-from mrv.selectors.scoping import MembershipNotFound, MembershipRequired, resolve_membership
+from mrv.selectors.scoping import resolve_membership
 from mrv.selectors.tokens import token_by_digest
 
 #: The request header naming the membership a request acts for (a user with several, unbound token).
@@ -79,21 +79,17 @@ class TokenAuthentication(KnoxTokenAuthentication):
         return user, token
 
 
-class MembershipProblem(exceptions.APIException):
-    """The membership a request acts for cannot be told (400) or is not the user's (404)."""
-
-    def __init__(self, error: ServiceError) -> None:
-        self.status_code = error.status
-        super().__init__(error.detail, code=error.code)
-
-
 def act_for(request: Any, user: Any, *, bound: Any = None) -> None:
-    """Resolve (once per request) the membership ``user`` acts for: the token's binding, else the
-    ``MRV-Membership`` header, else the user's only membership; cached on the user for the scoping."""
-    try:
-        user._mrv_membership = resolve_membership(user, requested=request.META.get(HEADER), bound=bound)
-    except (MembershipRequired, MembershipNotFound) as error:
-        raise MembershipProblem(error) from None
+    """Note which membership ``user`` acts for in this request: the token's binding, else the
+    ``MRV-Membership`` header, else the user's only membership. Resolved by ``scoping.membership`` on
+    first use (so that endpoints that need none, such as the list of one's memberships, answer to a user
+    with several); a token bound to a membership and no header: resolved here, without a query."""
+    requested = request.META.get(HEADER)
+    if bound is not None and not requested:
+        user._mrv_membership = resolve_membership(user, bound=bound)
+        return
+    user._mrv_requested_membership = requested
+    user._mrv_bound_membership = bound
 
 
 class SessionAuthentication(DRFSessionAuthentication):
@@ -116,3 +112,9 @@ class TokenScheme(OpenApiAuthenticationExtension):
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
         )
+
+
+class SessionScheme(DRFSpectacularSessionScheme):
+    """The OpenAPI security scheme of :class:`SessionAuthentication` (Django's session cookie)."""
+
+    target_class = SessionAuthentication

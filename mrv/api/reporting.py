@@ -27,11 +27,11 @@ from mrv.api.idempotency import idempotent
 from mrv.api.lookups import MAX_ID, query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
-from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator, IsSubmitter
 from mrv.api.quotas import ImportedRows
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.api.retry import retrying
-from mrv.domain import linefiles
+from mrv.domain import certification, linefiles
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import AuditEvent, Facility, ImportJob, Organisation, Report, ReportRevision
@@ -265,12 +265,41 @@ class ReportDetailView(APIView):
         return Response(status=204)
 
 
+class SubmitInput(serializers.Serializer):
+    certify = serializers.BooleanField(
+        required=False, help_text="true: I confirm the certification statement (GET this URL shows it)"
+    )
+    statement = serializers.CharField(
+        required=False, help_text="or the statement itself, exactly as GET this URL shows it"
+    )
+
+
+class SubmitStatementOutput(serializers.Serializer):
+    statement = serializers.CharField(help_text="what the submitter certifies")
+    may_submit = serializers.BooleanField(help_text="whether the membership this request acts for may submit")
+    capability = serializers.CharField(allow_null=True, help_text="preparer or submitter")
+
+
 class ReportSubmitView(APIView):
+    """GET: the certification statement a submitter confirms. POST ``{"certify": true}``: a submitter
+    submits the draft, certifying it (a preparer: 403)."""
+
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
+    @extend_schema(responses={200: SubmitStatementOutput}, operation_id="reports_submit_statement")
+    def get(self, request: Request, pk: int) -> Response:
+        report_for(request, pk)
+        require(request, IsOperator)
+        document = {
+            "statement": certification.STATEMENT,
+            "may_submit": scoping.may_submit(request.user),
+            "capability": scoping.capability_of(request.user),
+        }
+        return Response(SubmitStatementOutput(document).data)
+
     @extend_schema(
-        request=None,
+        request=SubmitInput,
         responses={202: s.ReportSummaryOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
@@ -278,9 +307,24 @@ class ReportSubmitView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
+        require(request, IsSubmitter)
+        data = SubmitInput(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)
+        certified = data.validated_data.get("certify") is True or (
+            data.validated_data.get("statement", "").strip() == certification.STATEMENT
+        )
+        if not certified:
+            detail = (
+                'Confirm the certification statement to submit: send {"certify": true} '
+                "(GET this URL shows the statement)"
+            )
+            raise InvalidRequest(
+                detail, [{"pointer": "/certify", "code": "certification_required", "detail": detail}]
+            )
+        acting = scoping.membership(request.user)
 
         def perform() -> tuple[int, dict[str, Any]]:
-            revision = report_services.report_submit(by=request.user, report=report)
+            revision = report_services.report_submit(by=request.user, report=report, certified_for=acting)
             return 202, s.ReportSummaryOutput(s.report_summary(report, revision)).data
 
         return idempotent(request, scope=f"reports.{report.pk}.submit", perform=perform)

@@ -126,13 +126,18 @@ def resolve_membership(
 
 
 def membership(user: AbstractBaseUser) -> Membership | None:
-    """The membership the user acts for in this request, cached on the user object for the request (set
-    by authentication from the token's binding or the ``MRV-Membership`` header; else the only one)."""
+    """The membership the user acts for in this request, cached on the user object for the request: the
+    token's binding or the ``MRV-Membership`` header (noted by authentication), else the only one. Raises
+    :class:`MembershipRequired` (400) or :class:`MembershipNotFound` (404), answered as problems."""
     if not getattr(user, "is_authenticated", False):
         return None
     cached = getattr(user, "_mrv_membership", False)
     if cached is False:
-        cached = resolve_membership(user)
+        cached = resolve_membership(
+            user,
+            requested=getattr(user, "_mrv_requested_membership", None),
+            bound=getattr(user, "_mrv_bound_membership", None),
+        )
         user._mrv_membership = cached  # type: ignore[attr-defined]
     return cached
 
@@ -153,6 +158,12 @@ def capability_of(user: AbstractBaseUser) -> str | None:
 def may_submit(user: AbstractBaseUser) -> bool:
     """Only an operator-side ``submitter`` submits (certifying the report) and answers requests."""
     return capability_of(user) == SUBMITTER
+
+
+def may_grant(user: AbstractBaseUser) -> bool:
+    """Only the operator organisation's own submitters grant consultants access to its facilities."""
+    found = membership(user)
+    return found is not None and may_submit(user) and not is_consultant(found)
 
 
 def jurisdiction_of(user: AbstractBaseUser) -> list[str] | None:
@@ -246,6 +257,22 @@ def facility_visible_to(user: AbstractBaseUser, pk: int) -> Facility | None:
         return Facility.objects.filter(pk=pk, **scope).first()
     found: Facility | None = fetch_one(Facility, {"id": pk, **scope})
     return found
+
+
+def memberships_managed_by(user: AbstractBaseUser) -> QuerySet[Membership]:
+    """The memberships ``user`` may change: a national regulator, anyone's; a provincial regulator or an
+    operator-side submitter (a consultant's too), their own organisation's; others, none."""
+    found = membership(user)
+    memberships = _annotated(Membership.objects.all()).select_related("user").prefetch_related("facilities")
+    if found is None:
+        return memberships.none()
+    if found.role == REGULATOR:
+        if jurisdiction_of(user) is None:
+            return memberships
+        return memberships.filter(organisation_id=found.organisation_id)
+    if may_submit(user):
+        return memberships.filter(organisation_id=found.organisation_id)
+    return memberships.none()
 
 
 def grants_visible_to(user: AbstractBaseUser, *, facility: Facility) -> QuerySet[FacilityGrant]:
