@@ -162,7 +162,7 @@ class ApiToken(AbstractAuthToken):
     last_used_at = models.DateTimeField(null=True, blank=True)
     membership = models.ForeignKey(
         Membership,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="tokens",

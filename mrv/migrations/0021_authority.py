@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="the membership the token acts for (null: the user's only one, or the MRV-Membership header)",
                 null=True,
-                on_delete=django.db.models.deletion.CASCADE,
+                on_delete=django.db.models.deletion.SET_NULL,
                 related_name="tokens",
                 to="mrv.membership",
             ),

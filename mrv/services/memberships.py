@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from mrv.domain.provinces import PROVINCES
 from mrv.errors import Conflict, InvalidRequest
-from mrv.models import Facility, FacilityGrant, Membership, Organisation
+from mrv.models import ApiToken, Facility, FacilityGrant, Membership, Organisation
 from mrv.services.audit import audit_record
+from mrv.services.tokens import token_revoke
 
 
 def _snapshot(membership: Membership) -> dict[str, Any]:
@@ -137,7 +138,9 @@ def membership_update(*, by: AbstractBaseUser | None, membership: Membership, **
 
 @transaction.atomic
 def membership_delete(*, by: AbstractBaseUser | None, membership: Membership) -> None:
-    """End a membership at once (its tokens are deleted with it)."""
+    """End a membership at once, revoking the tokens bound to it (each revocation audited)."""
+    for token in ApiToken.objects.filter(membership=membership).select_related("user"):
+        token_revoke(user=token.user, token=token, by=by)
     audit_record(
         actor=by,
         action="membership.delete",

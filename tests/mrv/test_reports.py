@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from mrv.domain.canonical import canonical_json
-from mrv.models import AuditEvent, Report, ReportRevision
+from mrv.domain.certification import STATEMENT
+from mrv.models import AuditEvent, Certification, Membership, Report, ReportRevision
 from mrv.services.reports import revision_transition
 from tests.mrv.factories import World
 from tests.mrv.reporting_helpers import lines, report_body
@@ -75,6 +76,13 @@ def test_draft_edit_submit_freeze(world: World) -> None:
                 "methodology": "cn-mee-2024",
                 "methodology_version": report["methodology_version"],
                 "lines": lines("cement")[:3],
+                # The submitter's sign-off (issue 16) is covered by the digest too.
+                "certification": {
+                    "statement": STATEMENT,
+                    "name": world.operator_a.user.username,
+                    "organisation": Membership.objects.get(user=world.operator_a.user).organisation_id,
+                    "at": Certification.objects.get(revision__report_id=report["id"]).at.isoformat(),
+                },
             }
         )
     ).hexdigest()
