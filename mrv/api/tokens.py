@@ -36,6 +36,7 @@ class TokenOutput(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "prefix", "name", "membership", "created_at", "expires_at", "last_used_at", "expired"]
+        extra_kwargs = {"membership": {"read_only": True, "help_text": "the membership the token acts for"}}
 
     def get_expired(self, token: ApiToken) -> bool:
         return token.expiry is not None and token.expiry <= timezone.now()

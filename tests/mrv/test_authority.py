@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from knox.crypto import hash_token
 
 from mrv.domain.certification import STATEMENT
 from mrv.models import ApiToken, AuditEvent, Certification, FacilityGrant, Membership, Organisation, Report
@@ -584,3 +585,88 @@ def test_a_consultants_facility_list_makes_as_many_queries_for_one_row_as_for_ma
         listed=results,
         grow=grow,
     )
+
+
+# -- 5. managing memberships ----------------------------------------------------------------------------------
+def test_a_submitter_makes_a_colleague_a_preparer_and_the_next_request_follows(world: World) -> None:
+    user, token = user_create_with_token(
+        username="colleague", role="operator", organisation_name=organisation_of(world.operator_a).name
+    )
+    colleague = client_for(ApiUser(user=user, token=token.key))
+    membership = Membership.objects.get(user=user)
+    assert colleague.get("/api/v1/reports/0/submit/").status_code == 404  # (no report 0: scoped first)
+    url = f"/api/v1/memberships/{membership.pk}/"
+    problem(
+        world.client("operator_b").patch(url, {"capability": "preparer"}, format="json"), 404, "not_found"
+    )
+    changed = world.client("operator_a").patch(url, {"capability": "preparer"}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["capability"] == "preparer"
+    report = colleague.post("/api/v1/reports/", report_body(world.facility_a), format="json").json()["id"]
+    problem(
+        colleague.post(f"/api/v1/reports/{report}/submit/", CERTIFY, format="json"), 403, "permission_denied"
+    )
+    # The preparer manages nobody.
+    problem(colleague.patch(url, {"capability": "submitter"}, format="json"), 404, "not_found")
+    event = AuditEvent.objects.get(action="membership.update", object_id=str(membership.pk))
+    assert (event.data["before"]["capability"], event.data["after"]["capability"]) == (
+        "submitter",
+        "preparer",
+    )
+
+    ended = world.client("operator_a").delete(url)
+    assert ended.status_code == 204
+    assert not ApiToken.objects.filter(user=user).exists()  # its bound token is revoked
+    problem(colleague.get("/api/v1/facilities/"), 401, "authentication_failed")
+
+
+def test_create_api_user_adds_a_consultant_preparer_and_a_second_membership(
+    world: World, capsys: Any
+) -> None:
+    call_command(
+        "create_api_user", "adviser", "--role", "operator", "--organisation", "Green Advisers", "--consultant",
+        "--capability", "preparer",
+    )  # fmt: skip
+    membership = Membership.objects.get(user__username="adviser")
+    assert (membership.organisation.kind, membership.capability) == ("consultant", "preparer")
+    call_command(
+        "create_api_user", "adviser", "--role", "operator", "--organisation", organisation_of(world.operator_a).name,
+        "--facility", str(world.facility_a.pk),
+    )  # fmt: skip
+    second = Membership.objects.get(user__username="adviser", organisation=organisation_of(world.operator_a))
+    assert [f.pk for f in second.facilities.all()] == [world.facility_a.pk]
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert ApiToken.objects.get(digest=hash_token(token)).membership == second
+    seen = client_for(ApiUser(user=second.user, token=token)).get("/api/v1/facilities/").json()["results"]
+    assert [f["id"] for f in seen] == [world.facility_a.pk]
+
+
+def test_the_admin_changes_a_membership_and_a_jurisdiction_through_the_audited_services(
+    world: World, client: Any
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("root", password="a long admin password 1")
+    client.force_login(admin)
+    membership = Membership.objects.get(user=world.operator_a.user)
+    page = client.post(
+        f"/admin/mrv/membership/{membership.pk}/change/",
+        {
+            "capability": "preparer",
+            "facilities": [str(world.facility_a.pk)],
+            "valid_from_0": "",
+            "valid_from_1": "",
+        },
+    )
+    assert page.status_code == 302, page.content.decode()[:2000]
+    membership.refresh_from_db()
+    assert membership.capability == "preparer"
+    assert [f.pk for f in membership.facilities.all()] == [world.facility_a.pk]
+    assert AuditEvent.objects.filter(action="membership.update", actor=admin).exists()
+
+    authority = organisation_of(world.regulator)
+    page = client.post(f"/admin/mrv/organisation/{authority.pk}/change/", {"provinces": ["CN-JS", "CN-AH"]})
+    assert page.status_code == 302, page.content.decode()[:2000]
+    authority.refresh_from_db()
+    assert authority.provinces == ["CN-AH", "CN-JS"]
+    assert AuditEvent.objects.filter(action="organisation.jurisdiction", actor=admin).exists()
