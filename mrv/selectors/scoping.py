@@ -112,8 +112,9 @@ def resolve_membership(
     if requested:
         chosen = next((m for m in found if str(m.pk) == requested), None)
         if chosen is None:
+            shown = requested if requested.isdigit() and len(requested) <= 19 else "(not an id)"
             raise MembershipNotFound(
-                f"MRV-Membership {requested} is not one of your memberships valid now; "
+                f"MRV-Membership {shown} is not one of your memberships valid now; "
                 "GET /api/v1/auth/memberships/ lists yours"
             )
         return chosen

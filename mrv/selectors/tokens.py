@@ -20,7 +20,7 @@ def tokens_of(user: Any) -> QuerySet[ApiToken]:
 class _TokenLookup:
     """One statement for the token with its user, the membership it is bound to and its organisation.
 
-    The same as ``select_related("user__membership__organisation").get(digest=...)``, but written once
+    The same as ``select_related("user", "membership__organisation").get(digest=...)``, but written once
     per database: the ORM compiles that four-table join anew on every request, which cost twice the
     query itself on the hottest path of the API (every authenticated request; see ``bench/auth.py``).
     Values go through the same converters as in the ORM (SQLite keeps datetimes as text).

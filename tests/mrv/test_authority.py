@@ -290,6 +290,7 @@ def test_a_user_with_two_memberships_acts_for_each_in_turn_and_sees_only_its_dat
     events = unbound.get("/api/v1/audit-events/?page_size=500", HTTP_MRV_MEMBERSHIP=str(first.pk)).json()
     assert all(row.get("facility") != world.facility_b.pk for row in events["results"])
 
+    problem(unbound.get("/api/v1/facilities/", HTTP_MRV_MEMBERSHIP="first"), 404, "membership_not_found")
     other = Membership.objects.get(user=world.operator_b.user)
     problem(
         unbound.get("/api/v1/facilities/", HTTP_MRV_MEMBERSHIP=str(other.pk)), 404, "membership_not_found"
