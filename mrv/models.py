@@ -134,7 +134,7 @@ class Membership(models.Model):
                 name="membership_role_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(capability__in=["", *Capability.values]),
+                condition=models.Q(capability="") | models.Q(capability__in=Capability.values),
                 name="membership_capability_valid",
             ),
             models.UniqueConstraint(fields=["user", "organisation"], name="membership_one_per_organisation"),

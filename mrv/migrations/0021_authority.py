@@ -195,7 +195,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="membership",
             constraint=models.CheckConstraint(
-                condition=models.Q(("capability__in", ["", "preparer", "submitter"])),
+                condition=models.Q(
+                    ("capability", ""), ("capability__in", ["preparer", "submitter"]), _connector="OR"
+                ),
                 name="membership_capability_valid",
             ),
         ),
