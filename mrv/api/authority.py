@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrv.api.lookups import require
+from mrv.api.lookups import MAX_ID, require
 from mrv.api.permissions import HasOrganisation, IsNationalRegulator, MayGrant
 from mrv.api.retry import retrying
 from mrv.domain.provinces import PROVINCES
@@ -38,6 +38,9 @@ class MembershipOutput(serializers.ModelSerializer):
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
     organisation_kind = serializers.CharField(source="organisation.kind", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
+    capability = serializers.CharField(
+        read_only=True, help_text="operator side: preparer or submitter; empty for other roles"
+    )
     facilities = serializers.SerializerMethodField()
     valid_now = serializers.SerializerMethodField()
 
@@ -78,7 +81,9 @@ class OwnMembershipOutput(MembershipOutput):
 
 class MembershipInput(serializers.Serializer):
     capability = serializers.ChoiceField(choices=Membership.Capability.choices, required=False)
-    facilities = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+    facilities = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+    )
     valid_from = serializers.DateTimeField(required=False, allow_null=True)
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -146,7 +151,7 @@ class OwnMembershipListView(APIView):
         found = scoping.memberships_of(request.user).select_related("user").prefetch_related("facilities")
         try:
             acting = scoping.membership(request.user)
-        except scoping.MembershipRequired:
+        except (scoping.MembershipRequired, scoping.MembershipNotFound):
             acting = None
         context = {"now": _now(), "acting": acting.pk if acting else None}
         return Response(OwnMembershipOutput(found, many=True, context=context).data)
