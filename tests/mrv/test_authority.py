@@ -125,6 +125,15 @@ def test_a_provincial_regulator_finds_nothing_outside_its_province_and_the_natio
     assert {row["id"] for row in national.get("/api/v1/reports/").json()["results"]} == {in_js.pk, in_ah.pk}
     assert {row["id"] for row in jiangsu.get("/api/v1/verification-jobs/").json()["results"]} == {job_js.pk}
 
+    # Overdue monthly deposits: every facility deposited nothing monthly in 2024.
+    def overdue(client: Any) -> set[int]:
+        answer = client.get("/api/v1/deposits/overdue/", {"year": 2024, "on": "2024-04-10"})
+        assert answer.status_code == 200, answer.content
+        return {row["facility"] for row in answer.json()["results"]}
+
+    assert overdue(jiangsu) == {world.facility_a.pk}
+    assert overdue(national) == {world.facility_a.pk, authorities.facility_ah.pk, world.facility_b.pk}
+
     # Audit events: the Anhui facility's are absent for Jiangsu, present for the ministry.
     def facilities_in_events(client: Any) -> set[int | None]:
         return {
