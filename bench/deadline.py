@@ -186,7 +186,11 @@ def operator_loop(client: Client, facility: int, sector: str, stop: threading.Ev
             with tally.lock:
                 tally.created.append(report["id"])
             status, summary = client.call(
-                "submit", "POST", f"/api/v1/reports/{report['id']}/submit/", key=uuid.uuid4().hex
+                "submit",
+                "POST",
+                f"/api/v1/reports/{report['id']}/submit/",
+                {"certify": True},
+                key=uuid.uuid4().hex,
             )
             if status == 202:
                 with tally.lock:
@@ -200,7 +204,11 @@ def operator_loop(client: Client, facility: int, sector: str, stop: threading.Ev
                 with tally.lock:
                     tally.revised.append((summary["id"], summary["revision"]))
                 status, summary = client.call(
-                    "submit", "POST", f"/api/v1/reports/{row['id']}/submit/", key=uuid.uuid4().hex
+                    "submit",
+                    "POST",
+                    f"/api/v1/reports/{row['id']}/submit/",
+                    {"certify": True},
+                    key=uuid.uuid4().hex,
                 )
                 if status == 202:
                     with tally.lock:

@@ -69,7 +69,9 @@ def load(operators: int, months: int) -> dict[str, int]:
             body = {"facility": facilities[0], "year": 2024, "month": month, "lines": EXAMPLES[sector]}
             report = operator.post("/api/v1/reports/", body, format="json")
             assert report.status_code == 201, report.content[:300]
-            submitted = operator.post(f"/api/v1/reports/{report.json()['id']}/submit/")
+            submitted = operator.post(
+                f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+            )
             assert submitted.status_code == 202, submitted.content[:300]
             counts["submitted"] += 1
     for round_ in range(2):
@@ -96,7 +98,12 @@ def load(operators: int, months: int) -> dict[str, int]:
                 report = job.revision.report_id
                 token = next(t for t, facilities, _ in seats if job.revision.report.facility_id in facilities)
                 assert client(token).post(f"/api/v1/reports/{report}/revise/").status_code == 201
-                assert client(token).post(f"/api/v1/reports/{report}/submit/").status_code == 202
+                assert (
+                    client(token)
+                    .post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json")
+                    .status_code
+                    == 202
+                )
                 counts["submitted"] += 1
     call_command("audit_checkpoint", verbosity=0)
     return counts

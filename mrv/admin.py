@@ -1,20 +1,24 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from knox.models import AuthToken as KnoxAuthToken
 
+from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.models import (
     ApiToken,
     AuditCheckpoint,
     AuditEvent,
     Evidence,
     Facility,
+    FacilityGrant,
     Membership,
     Organisation,
     Report,
     ReportRevision,
 )
+from mrv.services.memberships import grant_revoke, jurisdiction_set, membership_delete, membership_update
 from mrv.services.tokens import token_revoke
 
 
@@ -34,19 +38,96 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class JurisdictionForm(forms.ModelForm):
+    provinces = forms.MultipleChoiceField(
+        choices=PROVINCE_CHOICES, required=False, help_text="an authority's provinces; none: national"
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["provinces"]
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "kind", "credit_code", "created_at"]
+    """Organisations are shown; an authority's jurisdiction is changed here (through the audited service)."""
+
+    list_display = ["name", "kind", "credit_code", "jurisdiction", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "credit_code"]
+    form = JurisdictionForm
+    fields = ["name", "kind", "credit_code", "provinces"]
+    readonly_fields = ["name", "kind", "credit_code"]
+
+    @admin.display(description="jurisdiction")
+    def jurisdiction(self, obj: Organisation) -> str:
+        if obj.kind != Organisation.Kind.AUTHORITY:
+            return "-"
+        return ", ".join(obj.provinces) or "national"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = request.user.has_perm("mrv.change_organisation")
+        return allowed and (obj is None or obj.kind == Organisation.Kind.AUTHORITY)
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
+        jurisdiction_set(by=request.user, organisation=obj, provinces=form.cleaned_data["provinces"])
 
 
 @admin.register(Membership)
 class MembershipAdmin(ReadOnlyAdmin):
-    list_display = ["user", "organisation", "role"]
-    list_filter = ["role"]
+    """Memberships: capability, facilities and validity are changed here, and a membership ended (both
+    through the audited services); new ones come from ``manage.py create_api_user``."""
+
+    list_display = ["user", "organisation", "role", "capability", "valid_from", "valid_until"]
+    list_filter = ["role", "capability"]
     list_select_related = ["user", "organisation"]
     search_fields = ["user__username", "organisation__name"]
+    fields = ["user", "organisation", "role", "capability", "facilities", "valid_from", "valid_until"]
+    readonly_fields = ["user", "organisation", "role"]
+    filter_horizontal = ["facilities"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("mrv.change_membership")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("mrv.delete_membership")
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        membership_update(
+            by=request.user,
+            membership=Membership.objects.get(pk=obj.pk),
+            capability=data.get("capability", obj.capability),
+            facilities=list(data.get("facilities") or []),
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The facilities were set by ``membership_update`` (audited with the rest)."""
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_delete(by=request.user, membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for membership in queryset:
+            membership_delete(by=request.user, membership=membership)
+
+
+@admin.register(FacilityGrant)
+class FacilityGrantAdmin(ReadOnlyAdmin):
+    """Consultants' grants (made by operators through the API); an administrator may revoke them."""
+
+    list_display = ["facility", "grantee", "granted_by", "granted_at", "revoked_at"]
+    list_select_related = ["facility", "grantee", "granted_by"]
+    list_filter = ["revoked_at"]
+    search_fields = ["facility__name", "grantee__name"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected grants (effective at once)")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for grant in queryset.filter(revoked_at__isnull=True):
+            grant_revoke(by=request.user, grant=grant)
 
 
 @admin.register(Facility)

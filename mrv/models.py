@@ -1,11 +1,16 @@
 """Organisations and the people who act for them.
 
 An organisation is one of the three parties of an emissions trading system: a facility operator,
-a verification body or the competent authority. Every API user belongs to exactly one organisation,
-with the role that matches its kind; what a user may see and do follows from that membership.
+a verification body or the competent authority; a consultant prepares reports for operators that
+grant it named facilities. A user holds one or more memberships (organisation, role, optional
+facilities, capability, validity) and each request acts for one of them (``mrv.selectors.scoping``);
+what a user may see and do follows from that membership. An authority has a jurisdiction: national
+(no provinces) or the provinces it lists.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -25,12 +30,21 @@ class OrganisationKind(models.TextChoices):
     OPERATOR = "operator", "Operator"
     VERIFICATION_BODY = "verification_body", "Verification body"
     AUTHORITY = "authority", "Competent authority"
+    CONSULTANT = "consultant", "Consultant"
 
 
 class Role(models.TextChoices):
     OPERATOR = "operator", "Operator"
     VERIFIER = "verifier", "Verifier"
     REGULATOR = "regulator", "Regulator"
+
+
+class Capability(models.TextChoices):
+    """What an operator-side membership may do: a preparer edits drafts, imports and uploads evidence; a
+    submitter also submits (certifying the report) and answers requests."""
+
+    PREPARER = "preparer", "Preparer"
+    SUBMITTER = "submitter", "Submitter"
 
 
 #: The display name of each sector of ``accounting.engine.SECTORS`` (the engine's vocabulary).
@@ -47,6 +61,11 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    provinces = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="an authority's jurisdiction: ISO 3166-2:CN codes of its provinces; empty: national",
+    )
     credit_code = models.CharField(
         "unified social credit code",
         max_length=USCC_LENGTH,
@@ -70,31 +89,65 @@ class Organisation(models.Model):
 
 
 class Membership(models.Model):
-    """A user's place in one organisation and the role it gives them."""
+    """A user's place in one organisation and the role it gives them (a user may hold several).
+
+    ``facilities`` (operator side) narrows the organisation's facilities to those listed (none: all of
+    them; for a consultant: all the facilities granted to its organisation). ``capability`` (operator
+    side): a ``preparer`` edits drafts, a ``submitter`` also submits. Outside ``valid_from`` /
+    ``valid_until`` the membership acts for nobody.
+    """
 
     Role = Role
+    Capability = Capability
 
-    #: The organisation kind each role belongs to.
-    KIND_FOR_ROLE = {
-        Role.OPERATOR: Organisation.Kind.OPERATOR,
-        Role.VERIFIER: Organisation.Kind.VERIFICATION_BODY,
-        Role.REGULATOR: Organisation.Kind.AUTHORITY,
+    #: The organisation kinds each role belongs to (the first: the kind an organisation is created with).
+    KINDS_FOR_ROLE = {
+        Role.OPERATOR: (OrganisationKind.OPERATOR, OrganisationKind.CONSULTANT),
+        Role.VERIFIER: (OrganisationKind.VERIFICATION_BODY,),
+        Role.REGULATOR: (OrganisationKind.AUTHORITY,),
     }
+    KIND_FOR_ROLE = {role: kinds[0] for role, kinds in KINDS_FOR_ROLE.items()}
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    capability = models.CharField(
+        max_length=16,
+        choices=Capability.choices,
+        blank=True,
+        help_text="operator side: preparer (drafts) or submitter (also submits); empty for other roles",
+    )
+    facilities = models.ManyToManyField(
+        "Facility",
+        blank=True,
+        related_name="+",
+        help_text="only these facilities of the organisation (none: all of them, or all granted)",
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        ordering = ["user_id", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values),
                 name="membership_role_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(capability="") | models.Q(capability__in=Capability.values),
+                name="membership_capability_valid",
+            ),
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_one_per_organisation"),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}, {self.organisation})"
+
+    def valid_at(self, moment: Any) -> bool:
+        return (self.valid_from is None or self.valid_from <= moment) and (
+            self.valid_until is None or moment < self.valid_until
+        )
 
 
 class ApiToken(AbstractAuthToken):
@@ -108,6 +161,14 @@ class ApiToken(AbstractAuthToken):
     digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
     name = models.CharField(max_length=100, blank=True, help_text="what the owner uses the token for")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tokens",
+        help_text="the membership the token acts for (null: the user's only one, or the MRV-Membership header)",
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -980,3 +1041,59 @@ class DeadlineReminder(models.Model):
         return (
             f"{self.kind} {self.period} of facility {self.facility_id}, {self.days_before} d, {self.user_id}"
         )
+
+
+class FacilityGrant(models.Model):
+    """An operator's grant to a consultant organisation: its members may act on this facility (with
+    their membership's capability) until the grant is revoked; a revoked grant is kept as history."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="grants")
+    grantee = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="grants",
+        limit_choices_to={"kind": "consultant"},
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["facility_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "grantee"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="facility_grant_one_active",
+            )
+        ]
+        indexes = [models.Index(fields=["grantee", "revoked_at"])]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.grantee} on {self.facility} ({state})"
+
+
+class Certification(models.Model):
+    """A submitter's sign-off of one revision: the statement they confirmed, their name and when.
+
+    Written in the transaction that submits the revision and covered by its digest (``mrv.services.reports``).
+    """
+
+    revision = models.OneToOneField(ReportRevision, on_delete=models.PROTECT, related_name="certification")
+    statement = models.TextField()
+    certified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=150, help_text="the submitter's name as certified")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", help_text="the organisation they acted for"
+    )
+    capability = models.CharField(max_length=16)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"certification of {self.revision} by {self.name}"

@@ -21,6 +21,7 @@ from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import Facility
 from mrv.selectors.aggregates import GROUPS, aggregate_totals, as_table, methodologies_of
 from mrv.selectors.comparison import facility_comparison
+from mrv.selectors.scoping import jurisdiction_of
 
 
 class AggregateFilter(serializers.Serializer):
@@ -83,6 +84,7 @@ class AggregatesView(APIView):
     )
     def get(self, request: Request) -> Response:
         group_by, filters = parse_query(request)
+        filters["jurisdiction"] = jurisdiction_of(request.user)  # a provincial authority: its provinces
         answer = aggregate_totals(group_by=group_by, filters=filters)
         if request.accepted_renderer.format == "csv":
             return Response(as_table(answer))
@@ -106,6 +108,11 @@ class ComparisonView(APIView):
         year, sectors = filters["year"], filters.get("sector") or list(Facility.Sector.values)
         return Response(
             s.ComparisonOutput(
-                {"year": year, "results": facility_comparison(sectors=sectors, year=year)}
+                {
+                    "year": year,
+                    "results": facility_comparison(
+                        sectors=sectors, year=year, provinces=jurisdiction_of(request.user)
+                    ),
+                }
             ).data
         )

@@ -11,7 +11,15 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from mrv.selectors.scoping import OPERATOR, REGULATOR, VERIFIER, role_of
+from mrv.selectors.scoping import (
+    OPERATOR,
+    REGULATOR,
+    VERIFIER,
+    jurisdiction_of,
+    may_grant,
+    may_submit,
+    role_of,
+)
 
 
 class IsReadOnly(BasePermission):
@@ -55,3 +63,32 @@ class HasOrganisation(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return role_of(request.user) is not None
+
+
+class IsSubmitter(BasePermission):
+    """An operator-side member with the ``submitter`` capability (a ``preparer`` edits drafts only)."""
+
+    message = (
+        "Your membership is a preparer: a submitter of the organisation must submit and certify this report."
+    )
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return may_submit(request.user)
+
+
+class MayGrant(BasePermission):
+    """A submitter of the facility's own operator organisation (not a consultant) grants access to it."""
+
+    message = "Only a submitter of the facility's operator may grant or revoke a consultant's access."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return may_grant(request.user)
+
+
+class IsNationalRegulator(BasePermission):
+    """A regulator of a national authority (no provinces)."""
+
+    message = "Only a national authority may change an authority's jurisdiction."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return role_of(request.user) == REGULATOR and jurisdiction_of(request.user) is None

@@ -27,11 +27,11 @@ from mrv.api.idempotency import idempotent
 from mrv.api.lookups import MAX_ID, query, report_for, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
-from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator, IsSubmitter
 from mrv.api.quotas import ImportedRows
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.api.retry import retrying
-from mrv.domain import linefiles
+from mrv.domain import certification, linefiles
 from mrv.domain.provinces import CHOICES as PROVINCE_CHOICES
 from mrv.errors import Conflict, InvalidRequest
 from mrv.models import AuditEvent, Facility, ImportJob, Organisation, Report, ReportRevision
@@ -95,8 +95,19 @@ class FacilityListView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = s.FacilityInput(data=request.data)
         data.is_valid(raise_exception=True)
+        _within_jurisdiction(request, data.validated_data.get("province"))
         facility = facility_services.facility_create(by=request.user, **data.validated_data)
         return Response(s.FacilityOutput(facility).data, status=201)
+
+
+def _within_jurisdiction(request: Request, province: str | None) -> None:
+    """A provincial authority registers and moves facilities within its provinces only."""
+    if province is not None and not scoping.within_jurisdiction(request.user, province):
+        provinces = ", ".join(scoping.jurisdiction_of(request.user) or [])
+        detail = f"{province} is outside your authority's jurisdiction ({provinces})"
+        raise InvalidRequest(
+            detail, [{"pointer": "/province", "code": "outside_jurisdiction", "detail": detail}]
+        )
 
 
 class FacilityDetailView(generics.RetrieveAPIView):
@@ -114,6 +125,7 @@ class FacilityDetailView(generics.RetrieveAPIView):
         require(request, IsRegulator)
         data = s.FacilityInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        _within_jurisdiction(request, data.validated_data.get("province"))
         facility = facility_services.facility_update(
             by=request.user, facility=facility, **data.validated_data
         )
@@ -257,12 +269,41 @@ class ReportDetailView(APIView):
         return Response(status=204)
 
 
+class SubmitInput(serializers.Serializer):
+    certify = serializers.BooleanField(
+        required=False, help_text="true: I confirm the certification statement (GET this URL shows it)"
+    )
+    statement = serializers.CharField(
+        required=False, help_text="or the statement itself, exactly as GET this URL shows it"
+    )
+
+
+class SubmitStatementOutput(serializers.Serializer):
+    statement = serializers.CharField(help_text="what the submitter certifies")
+    may_submit = serializers.BooleanField(help_text="whether the membership this request acts for may submit")
+    capability = serializers.CharField(allow_null=True, help_text="preparer or submitter")
+
+
 class ReportSubmitView(APIView):
+    """GET: the certification statement a submitter confirms. POST ``{"certify": true}``: a submitter
+    submits the draft, certifying it (a preparer: 403)."""
+
     permission_classes = [IsAuthenticated & HasOrganisation]
     parser_classes = [DecimalJSONParser]
 
+    @extend_schema(responses={200: SubmitStatementOutput}, operation_id="reports_submit_statement")
+    def get(self, request: Request, pk: int) -> Response:
+        report_for(request, pk)
+        require(request, IsOperator)
+        document = {
+            "statement": certification.STATEMENT,
+            "may_submit": scoping.may_submit(request.user),
+            "capability": scoping.capability_of(request.user),
+        }
+        return Response(SubmitStatementOutput(document).data)
+
     @extend_schema(
-        request=None,
+        request=SubmitInput,
         responses={202: s.ReportSummaryOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
@@ -270,9 +311,24 @@ class ReportSubmitView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
+        require(request, IsSubmitter)
+        data = SubmitInput(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)
+        certified = data.validated_data.get("certify") is True or (
+            data.validated_data.get("statement", "").strip() == certification.STATEMENT
+        )
+        if not certified:
+            detail = (
+                'Confirm the certification statement to submit: send {"certify": true} '
+                "(GET this URL shows the statement)"
+            )
+            raise InvalidRequest(
+                detail, [{"pointer": "/certify", "code": "certification_required", "detail": detail}]
+            )
+        acting = scoping.membership(request.user)
 
         def perform() -> tuple[int, dict[str, Any]]:
-            revision = report_services.report_submit(by=request.user, report=report)
+            revision = report_services.report_submit(by=request.user, report=report, certified_for=acting)
             return 202, s.ReportSummaryOutput(s.report_summary(report, revision)).data
 
         return idempotent(request, scope=f"reports.{report.pk}.submit", perform=perform)

@@ -22,6 +22,7 @@ from mrv.domain.provinces import CHOICES as PROVINCES
 from mrv.models import (
     JOB_STATUSES_SHOWN,
     AuditEvent,
+    Certification,
     Facility,
     Finding,
     ImportJob,
@@ -36,9 +37,13 @@ from mrv.selectors.reports import revision_calculation, revision_lines
 
 
 class OrganisationOutput(serializers.ModelSerializer):
+    provinces = serializers.ListField(
+        child=serializers.CharField(), help_text="an authority's provinces (ISO 3166-2:CN); empty: national"
+    )
+
     class Meta:
         model = Organisation
-        fields = ["id", "name", "kind", "credit_code", "created_at"]
+        fields = ["id", "name", "kind", "credit_code", "provinces", "created_at"]
 
 
 class OrganisationInput(serializers.Serializer):
@@ -154,6 +159,23 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
     }
 
 
+def certification_of(revision: ReportRevision) -> dict[str, Any] | None:
+    """The revision's sign-off (one query for a submitted revision; a draft has none)."""
+    if revision.status == ReportRevision.Status.DRAFT:
+        return None
+    found = Certification.objects.select_related("certified_by").filter(revision_id=revision.pk).first()
+    if found is None:
+        return None
+    return {
+        "statement": found.statement,
+        "name": found.name,
+        "username": found.certified_by.get_username(),
+        "organisation": found.organisation_id,
+        "capability": found.capability,
+        "at": found.at,
+    }
+
+
 def report_detail(
     report: Report,
     revision: ReportRevision,
@@ -168,6 +190,7 @@ def report_detail(
         calculation = revision_calculation(report=report, revision=revision, lines=lines)
     return {
         **report_summary(report, revision),
+        "certification": certification_of(revision),
         "lines": lines,
         "results": [result.as_json() for result in calculation.lines],
         "cbam": revision.cbam,
@@ -466,9 +489,23 @@ class ReportSummaryOutput(serializers.Serializer):
     )
 
 
+class CertificationOutput(serializers.Serializer):
+    """The submitter's sign-off of the revision (covered by its digest)."""
+
+    statement = serializers.CharField()
+    name = serializers.CharField(help_text="the submitter's name")
+    username = serializers.CharField()
+    organisation = serializers.IntegerField(help_text="the organisation they submitted for")
+    capability = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
 class ReportDetailOutput(ReportSummaryOutput):
     """A report with the shown revision's lines (as given) and each line's result."""
 
+    certification = CertificationOutput(
+        allow_null=True, help_text="null: a draft, or submitted before sign-off"
+    )
     lines = ActivityLinesField()
     results = LineResultsField()
     cbam = CbamDataField(allow_null=True, help_text="the revision's CBAM process data (null: none)")

@@ -1,8 +1,9 @@
 """``/api/v1/auth/tokens/``: a user lists, creates and revokes their own API tokens.
 
 A token is listed by its ``prefix`` (its first characters, not enough to use it), never by its secret.
-The plain token is in the answer to the create request only (``Cache-Control: no-store``); the
-service keeps its SHA-512 digest. Another user's token is a 404.
+A new token is bound to the membership the creating request acts for (its token's, or the one named
+by the ``MRV-Membership`` header). The plain token is in the answer to the create request only
+(``Cache-Control: no-store``); the service keeps its SHA-512 digest. Another user's token is a 404.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 
 from mrv.api.retry import retrying
 from mrv.models import ApiToken
+from mrv.selectors.scoping import membership
 from mrv.selectors.tokens import tokens_of
 from mrv.services.tokens import token_issue, token_revoke
 
@@ -33,7 +35,8 @@ class TokenOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "prefix", "name", "created_at", "expires_at", "last_used_at", "expired"]
+        fields = ["id", "prefix", "name", "membership", "created_at", "expires_at", "last_used_at", "expired"]
+        extra_kwargs = {"membership": {"read_only": True, "help_text": "the membership the token acts for"}}
 
     def get_expired(self, token: ApiToken) -> bool:
         return token.expiry is not None and token.expiry <= timezone.now()
@@ -81,6 +84,7 @@ class TokenListView(generics.ListAPIView):
             user=request.user,
             name=data.validated_data["name"],
             expires_in=timedelta(days=days) if days else None,
+            membership=membership(request.user),  # bound to the membership this request acts for
         )
         document = {**TokenOutput(issued.token).data, "token": issued.key}
         return Response(document, status=201, headers={"Cache-Control": "no-store"})

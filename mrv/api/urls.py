@@ -5,6 +5,7 @@ from django.urls import path
 from mrv.api import (
     aggregates,
     assignment,
+    authority,
     calculation,
     cbam,
     conversation,
@@ -26,6 +27,19 @@ urlpatterns = [
     path("cbam/embedded-emissions/", cbam.EmbeddedEmissionsView.as_view(), name="cbam-embedded-emissions"),
     path("auth/tokens/", tokens.TokenListView.as_view(), name="token-list"),
     path("auth/tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
+    path("auth/memberships/", authority.OwnMembershipListView.as_view(), name="own-membership-list"),
+    path("memberships/<int:pk>/", authority.MembershipDetailView.as_view(), name="membership-detail"),
+    path(
+        "organisations/<int:pk>/jurisdiction/",
+        authority.JurisdictionView.as_view(),
+        name="organisation-jurisdiction",
+    ),
+    path("facilities/<int:pk>/grants/", authority.GrantListView.as_view(), name="facility-grant-list"),
+    path(
+        "facilities/<int:pk>/grants/<int:grant>/",
+        authority.GrantDetailView.as_view(),
+        name="facility-grant-detail",
+    ),
     path("methodologies/", calculation.MethodologyListView.as_view(), name="methodology-list"),
     path("methodologies/<str:code>/", calculation.MethodologyDetailView.as_view(), name="methodology-detail"),
     path("units/", calculation.UnitListView.as_view(), name="unit-list"),

@@ -462,6 +462,45 @@ EVIDENCE = (
     gettext_noop("Multipart form parse error - {detail}"),
 )
 
+#: Who may act for whom (issue 16): memberships, jurisdictions, grants and the submitter's sign-off.
+AUTHORITY = (
+    gettext_noop(
+        "you hold {count} memberships: name the one this request acts for with the header MRV-Membership:"
+        " <id> (GET /api/v1/auth/memberships/ lists them), or use a token bound to one"
+    ),
+    gettext_noop(
+        "this token acts for membership {number} only; send no MRV-Membership header with it, or use a"
+        " token of the membership you named"
+    ),
+    gettext_noop(
+        "MRV-Membership {value} is not one of your memberships valid now; GET /api/v1/auth/memberships/"
+        " lists yours"
+    ),
+    gettext_noop("{province} is outside your authority's jurisdiction ({provinces})"),
+    gettext_noop(
+        'Confirm the certification statement to submit: send {{"certify": true}} (GET this URL shows the'
+        " statement)"
+    ),
+    gettext_noop(
+        "Your membership is a preparer: a submitter of the organisation must submit and certify this report."
+    ),
+    gettext_noop("Only a submitter of the facility's operator may grant or revoke a consultant's access."),
+    gettext_noop("Only a national authority may change an authority's jurisdiction."),
+    gettext_noop("{name} is not a consultant: grants go to consultant organisations"),
+    gettext_noop("grants go to consultant organisations"),
+    gettext_noop("{name} already has a grant on this facility"),
+    gettext_noop("this grant is revoked already"),
+    gettext_noop("Only an operator-side membership has a capability and facilities."),
+    gettext_noop("Capability must be preparer or submitter."),
+    gettext_noop("Facilities {facilities} are not operated by {name}."),
+    gettext_noop("valid_until must be after valid_from."),
+    gettext_noop("{user} is already a member of {name}."),
+    gettext_noop("Unknown province code(s) {codes}: use ISO 3166-2:CN codes (CN-JS)."),
+    gettext_noop("Only an authority has a jurisdiction."),
+    gettext_noop("A token is bound to one of its own user's memberships."),
+    gettext_noop("No facility {number}."),
+)
+
 #: Problem titles: the error classes' ``title`` and the HTTP status phrases.
 TITLES = (
     gettext_noop("Invalid request"),
@@ -496,6 +535,8 @@ TITLES = (
     gettext_noop("Internal Server Error"),
     gettext_noop("Service Unavailable"),
     gettext_noop("Webhook URL refused"),
+    gettext_noop("Say which membership this request acts for"),
+    gettext_noop("No such membership of yours"),
 )
 
 #: Names shown beside codes: provinces (mrv.domain.provinces) and sectors (mrv.models.SECTOR_LABELS).
@@ -708,5 +749,15 @@ CONVERSATION = (
 
 #: Every message template (titles and names are looked up as they are).
 MESSAGES: tuple[str, ...] = (
-    ENGINE + SERVICE + FINDINGS + DASHBOARD + OTHERS + CBAM + EVIDENCE + DEPOSITS + WEBHOOKS + CONVERSATION
+    ENGINE
+    + SERVICE
+    + FINDINGS
+    + DASHBOARD
+    + OTHERS
+    + CBAM
+    + EVIDENCE
+    + DEPOSITS
+    + WEBHOOKS
+    + CONVERSATION
+    + AUTHORITY
 )

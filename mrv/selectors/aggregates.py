@@ -4,6 +4,8 @@
 ``province``, ``year``, ``month``, ``facility``, ``gas`` and ``category``, each with the number of
 facilities and reports, direct / indirect / total tonnes CO2e and the tonnes of each gas. ``gas`` and
 ``category`` are columns of the rollup, unpivoted here; ``month`` reads the monthly rollup.
+``filters["jurisdiction"]`` (a provincial authority's provinces, from ``scoping.jurisdiction_of``)
+keeps the facilities of those provinces only; None: national.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def _base(group_by: Iterable[str], filters: Mapping[str, Any]) -> QuerySet[Any]:
     # Annual reports are what a facility is settled on; monthly reports of the same year are monitoring
     # data: adding both would count the year twice, so a query takes one period or the other.
     rows = model.objects.filter(annual=filters.get("period", "annual") == "annual")
+    within = filters.get("jurisdiction")
+    if within is not None:  # a provincial authority: its provinces' facilities only (one subquery)
+        rows = rows.filter(facility_id__in=Facility.objects.filter(province__in=within).values("id"))
     for name in FILTERS:
         value = filters.get(name)
         if value not in (None, "", []):

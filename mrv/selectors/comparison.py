@@ -79,8 +79,12 @@ def sector_comparison(*, sector: str, year: int) -> list[dict[str, Any]]:
     ]
 
 
-def facility_comparison(*, sectors: list[str], year: int) -> list[dict[str, Any]]:
-    """The comparison as the API and the dashboard show it: figures presented (6 decimals)."""
+def facility_comparison(
+    *, sectors: list[str], year: int, provinces: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The comparison as the API and the dashboard show it: figures presented (6 decimals). ``provinces``
+    (a provincial authority's jurisdiction) lists only their facilities, each still placed among all the
+    sector's facilities (the benchmark is national); None lists all."""
     by_sector = {sector: sector_comparison(sector=sector, year=year) for sector in sectors}
     compared = {entry["facility"] for entries in by_sector.values() for entry in entries}
     facilities = {f.pk: f for f in Facility.objects.filter(pk__in=compared)}  # only those compared
@@ -91,6 +95,8 @@ def facility_comparison(*, sectors: list[str], year: int) -> list[dict[str, Any]
         band = (percentile(values, LOW_PERCENTILE), percentile(values, HIGH_PERCENTILE)) if values else None
         for entry in entries:
             facility = facilities[entry["facility"]]
+            if provinces is not None and facility.province not in provinces:
+                continue
             rows.append(
                 {
                     "facility": facility.pk,

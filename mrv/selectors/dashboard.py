@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from accounting.engine import SECTORS
 from accounting.numbers import plain, round_to
 from mrv.domain.provinces import PROVINCES
-from mrv.models import SECTOR_LABELS, EmissionRollup
+from mrv.models import SECTOR_LABELS, EmissionRollup, Facility
 from mrv.selectors.aggregates import aggregate_totals, methodologies_of, reporting_rule
 from mrv.selectors.comparison import facility_comparison
 from mrv.selectors.deposits import deposit_compliance
@@ -58,20 +58,28 @@ def _height(bars: list[dict[str, Any]]) -> int:
     return len(bars) * ROW_HEIGHT + 20
 
 
-def verified_years() -> list[int]:
-    """The years with a verified annual report, oldest first."""
-    return sorted(set(EmissionRollup.objects.filter(annual=True).values_list("year", flat=True)))
+def _rollup(provinces: list[str] | None) -> Any:
+    rows = EmissionRollup.objects.all()
+    if provinces is not None:
+        rows = rows.filter(facility_id__in=Facility.objects.filter(province__in=provinces).values("id"))
+    return rows
 
 
-def dashboard(*, year: int | None) -> dict[str, Any]:
+def verified_years(provinces: list[str] | None = None) -> list[int]:
+    """The years with a verified annual report (in ``provinces``: None for all), oldest first."""
+    return sorted(set(_rollup(provinces).filter(annual=True).values_list("year", flat=True)))
+
+
+def dashboard(*, year: int | None, provinces: list[str] | None = None) -> dict[str, Any]:
     """The page's context for ``year`` (the latest verified year when None): the cards are the totals of
-    ``GET /api/v1/aggregates/?year=<year>``, the charts its rows by sector and by province."""
-    years = verified_years()
+    ``GET /api/v1/aggregates/?year=<year>``, the charts its rows by sector and by province. ``provinces``:
+    a provincial authority's jurisdiction (its facilities only); None: national."""
+    years = verified_years(provinces)
     if year is None and years:
         year = years[-1]
     if year is None:
         return {"year": None, "years": [], "totals": None, "sectors": [], "provinces": [], "facilities": []}
-    filters: dict[str, Any] = {"year": [year]}
+    filters: dict[str, Any] = {"year": [year], "jurisdiction": provinces}
     versions = methodologies_of(group_by=[], filters=filters)
     places, mode = reporting_rule(versions)
     totals = aggregate_totals(group_by=[], filters=filters)["totals"]
@@ -79,9 +87,7 @@ def dashboard(*, year: int | None) -> dict[str, Any]:
     by_province = aggregate_totals(group_by=["province"], filters=filters)["results"]
     latest_reports = {
         row.facility_id: row.report_id
-        for row in EmissionRollup.objects.filter(year=year, annual=True, month__isnull=True).order_by(
-            "report_id"
-        )
+        for row in _rollup(provinces).filter(year=year, annual=True, month__isnull=True).order_by("report_id")
     }
     sectors = _bars(by_sector, "sector", str, places, mode)
     provinces = _bars(by_province, "province", province_label, places, mode)
@@ -96,7 +102,7 @@ def dashboard(*, year: int | None) -> dict[str, Any]:
             "percentile": figure(row["percentile"], PERCENTILE_PLACES),
             "report": latest_reports.get(row["facility"]),
         }
-        for row in facility_comparison(sectors=list(SECTORS), year=year)
+        for row in facility_comparison(sectors=list(SECTORS), year=year, provinces=provinces)
     ]
     return {
         "year": year,

@@ -93,7 +93,7 @@ def fetch_one(
     model: type[models.Model], where: dict[str, Any], *, related: tuple[str, ...] = ()
 ) -> Any | None:
     """The ``model`` row whose fields equal ``where`` (None when there is none), with the to-one
-    relations of ``related`` (``"user__membership__organisation"``) loaded in the same statement."""
+    relations of ``related`` (``"membership__organisation"``) loaded in the same statement."""
     plan = _plan(model, tuple(where), related, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, list(where.values()))

@@ -4,11 +4,17 @@
 - a verifier sees its own body, the facilities it verifies and their reports once submitted, and the
   verification jobs recorded for its body (``VerificationJob.verification_body``: open jobs move with
   the facility, a completed job stays with the body that gave its opinion);
-- a regulator (competent authority) sees everything that has been submitted;
+- a regulator (competent authority) sees everything that has been submitted within its jurisdiction
+  (a national authority: everywhere; a provincial one: the facilities of its provinces and their
+  reports, jobs, plans, audit events and figures);
+- a consultant (role operator in a consultant organisation) sees the facilities an operator granted
+  its organisation, as long as the grant is not revoked;
 - a user outside any organisation sees nothing.
 
 Requests for information follow their verification job (the report's operator, the job's verification
 body, the regulator); notifications are their user's alone.
+A user may hold several memberships; each request acts for one (:func:`membership`: the token's, the
+``MRV-Membership`` header's, or the only one) and sees only what that membership sees.
 
 Drafts are the operator's alone until submitted: a verifier or a regulator sees neither a report that
 has never been submitted, nor a draft revision (nor its evidence files), nor import jobs (and their
@@ -18,17 +24,22 @@ Objects outside a user's scope are simply absent (404), so their existence does 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
+from mrv.errors import ServiceError
 from mrv.models import (
     AuditEvent,
     Evidence,
     Facility,
+    FacilityGrant,
     ImportJob,
     InformationRequest,
     Membership,
@@ -44,6 +55,7 @@ from mrv.models import (
 from mrv.selectors.plain import fetch_one
 
 OPERATOR, VERIFIER, REGULATOR = Membership.Role.OPERATOR, Membership.Role.VERIFIER, Membership.Role.REGULATOR
+PREPARER, SUBMITTER = Membership.Capability.PREPARER, Membership.Capability.SUBMITTER
 DRAFT = ReportRevision.Status.DRAFT
 #: Audit actions of draft work; each names its draft revision in ``data.revision``.
 DRAFT_ACTIONS = (
@@ -61,13 +73,83 @@ DRAFT_ACTIONS = (
 PLAN_DRAFT_ACTIONS = ("plan.create", "plan.update", "plan.delete")
 
 
+class MembershipRequired(ServiceError):
+    """The user holds several memberships and the request names none of them."""
+
+    code = "membership_required"
+    title = "Say which membership this request acts for"
+
+
+class MembershipNotFound(ServiceError):
+    """The request names a membership that is not the user's (or not the token's)."""
+
+    status = 404
+    code = "membership_not_found"
+    title = "No such membership of yours"
+
+
+def _annotated(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+    """Memberships with their organisation and ``restricted`` (some facilities are listed), one query."""
+    listed = Membership.facilities.through.objects.filter(membership_id=OuterRef("pk"))
+    return memberships.select_related("organisation").annotate(restricted=Exists(listed))
+
+
+def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
+    """All of ``user``'s memberships (valid now or not), oldest first."""
+    return _annotated(Membership.objects.filter(user_id=user.pk)).order_by("id")
+
+
+def resolve_membership(
+    user: AbstractBaseUser, *, requested: str | None = None, bound: Membership | None = None
+) -> Membership | None:
+    """The membership a request of ``user`` acts for.
+
+    ``bound``: the membership the request's token is bound to (then ``requested`` may only name it).
+    ``requested``: the ``MRV-Membership`` header. Without either, the user's only membership valid now;
+    several and none named is :class:`MembershipRequired`; a named one not theirs (or not valid now) is
+    :class:`MembershipNotFound`. A membership outside its validity acts for nobody (None).
+    """
+    now = timezone.now()
+    if requested is not None:
+        requested = requested.strip()
+    if bound is not None:
+        if requested and requested != str(bound.pk):
+            raise MembershipNotFound(
+                f"this token acts for membership {bound.pk} only; send no MRV-Membership header with it, "
+                "or use a token of the membership you named"
+            )
+        return bound if bound.valid_at(now) else None
+    found = [m for m in memberships_of(user) if m.valid_at(now)]
+    if requested:
+        chosen = next((m for m in found if str(m.pk) == requested), None)
+        if chosen is None:
+            shown = requested if requested.isdigit() and len(requested) <= 19 else "(not an id)"
+            raise MembershipNotFound(
+                f"MRV-Membership {shown} is not one of your memberships valid now; "
+                "GET /api/v1/auth/memberships/ lists yours"
+            )
+        return chosen
+    if len(found) > 1:
+        raise MembershipRequired(
+            f"you hold {len(found)} memberships: name the one this request acts for with the header "
+            "MRV-Membership: <id> (GET /api/v1/auth/memberships/ lists them), or use a token bound to one"
+        )
+    return found[0] if found else None
+
+
 def membership(user: AbstractBaseUser) -> Membership | None:
-    """The user's membership, cached on the user object for the request."""
+    """The membership the user acts for in this request, cached on the user object for the request: the
+    token's binding or the ``MRV-Membership`` header (noted by authentication), else the only one. Raises
+    :class:`MembershipRequired` (400) or :class:`MembershipNotFound` (404), answered as problems."""
     if not getattr(user, "is_authenticated", False):
         return None
     cached = getattr(user, "_mrv_membership", False)
     if cached is False:
-        cached = Membership.objects.select_related("organisation").filter(user_id=user.pk).first()
+        cached = resolve_membership(
+            user,
+            requested=getattr(user, "_mrv_requested_membership", None),
+            bound=getattr(user, "_mrv_bound_membership", None),
+        )
         user._mrv_membership = cached  # type: ignore[attr-defined]
     return cached
 
@@ -77,25 +159,96 @@ def role_of(user: AbstractBaseUser) -> str | None:
     return found.role if found else None
 
 
+def capability_of(user: AbstractBaseUser) -> str | None:
+    """``preparer`` or ``submitter`` for an operator-side membership, else None."""
+    found = membership(user)
+    if found is None or found.role != OPERATOR:
+        return None
+    return found.capability or None
+
+
+def may_submit(user: AbstractBaseUser) -> bool:
+    """Only an operator-side ``submitter`` submits (certifying the report) and answers requests."""
+    return capability_of(user) == SUBMITTER
+
+
+def may_grant(user: AbstractBaseUser) -> bool:
+    """Only the operator organisation's own submitters grant consultants access to its facilities."""
+    found = membership(user)
+    return found is not None and may_submit(user) and not is_consultant(found)
+
+
+def jurisdiction_of(user: AbstractBaseUser) -> list[str] | None:
+    """A regulator's provinces (ISO 3166-2:CN); None for a national authority (and for other roles)."""
+    found = membership(user)
+    if found is None or found.role != REGULATOR:
+        return None
+    return list(found.organisation.provinces) or None
+
+
+def within_jurisdiction(user: AbstractBaseUser, province: str) -> bool:
+    """Whether a regulator's jurisdiction covers ``province`` (always, for a national one)."""
+    provinces = jurisdiction_of(user)
+    return provinces is None or province in provinces
+
+
+def is_consultant(found: Membership) -> bool:
+    return found.organisation.kind == Organisation.Kind.CONSULTANT
+
+
 def organisations_visible_to(user: AbstractBaseUser) -> QuerySet[Organisation]:
+    """A national regulator: all. A provincial one: itself, every verification body and consultant, and the
+    operators with a facility in its provinces. Others: their own organisation."""
     found = membership(user)
     if found is None:
         return Organisation.objects.none()
     if found.role == REGULATOR:
-        return Organisation.objects.all()
+        provinces = jurisdiction_of(user)
+        if provinces is None:
+            return Organisation.objects.all()
+        operators = Facility.objects.filter(province__in=provinces).values("operator_id")
+        return Organisation.objects.filter(
+            Q(pk=found.organisation_id)
+            | Q(kind__in=[Organisation.Kind.VERIFICATION_BODY, Organisation.Kind.CONSULTANT])
+            | Q(pk__in=operators)
+        )
     return Organisation.objects.filter(pk=found.organisation_id)
 
 
-def _facility_scope(user: AbstractBaseUser) -> dict[str, int] | None:
-    """The condition on the facilities ``user`` may see: ``{}`` for all of them, None for none."""
+def _facility_scope(user: AbstractBaseUser) -> dict[str, Any] | None:
+    """The condition on the facilities ``user`` may see: ``{}`` for all of them, None for none.
+
+    A regulator: its jurisdiction's provinces (national: all). A verifier: its body's facilities. An
+    operator: its organisation's, narrowed to the membership's facilities when it lists some. A
+    consultant: the facilities granted to its organisation and not revoked (a subquery: evaluated by
+    each statement, so a revocation applies to the next request), narrowed the same way.
+    """
     found = membership(user)
     if found is None:
         return None
     if found.role == REGULATOR:
-        return {}
-    if found.role == OPERATOR:
-        return {"operator_id": found.organisation_id}
-    return {"verification_body_id": found.organisation_id}
+        provinces = list(found.organisation.provinces)
+        return {"province__in": provinces} if provinces else {}
+    if found.role == VERIFIER:
+        return {"verification_body_id": found.organisation_id}
+    scope: dict[str, Any]
+    if is_consultant(found):
+        granted = FacilityGrant.objects.filter(grantee_id=found.organisation_id, revoked_at__isnull=True)
+        scope = {"pk__in": granted.values("facility_id")}
+    else:
+        scope = {"operator_id": found.organisation_id}
+    restricted = getattr(found, "restricted", None)
+    if restricted is None:
+        restricted = found.facilities.exists()
+    if restricted:
+        listed = Membership.facilities.through.objects.filter(membership_id=found.pk)
+        scope["id__in"] = listed.values("facility_id")
+    return scope
+
+
+def _prefixed(scope: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The facility scope as conditions on a related facility (``revision__report__facility``)."""
+    return {f"{prefix}__{key}": value for key, value in scope.items()}
 
 
 def facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
@@ -106,13 +259,46 @@ def facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
 
 def facility_visible_to(user: AbstractBaseUser, pk: int) -> Facility | None:
     """The facility ``pk`` if ``user`` may see it, else None: the rule of :func:`facilities_visible_to`
-    in one plain SELECT (no queryset to compile), for the writes that look a facility up on every request."""
+    in one plain SELECT (no queryset to compile) when it is made of equalities, for the writes that look
+    a facility up on every request."""
     scope = _facility_scope(user)
     low, high = connection.ops.integer_field_range(Facility._meta.pk.get_internal_type())
     if scope is None or not low <= pk <= high:  # as the ORM: an id out of the column's range finds nothing
         return None
+    if any("__" in key for key in scope):
+        return Facility.objects.filter(pk=pk, **scope).first()
     found: Facility | None = fetch_one(Facility, {"id": pk, **scope})
     return found
+
+
+def memberships_managed_by(user: AbstractBaseUser) -> QuerySet[Membership]:
+    """The memberships ``user`` may change: a national regulator, anyone's; a provincial regulator or an
+    operator-side submitter (a consultant's too), their own organisation's; others, none."""
+    found = membership(user)
+    memberships = _annotated(Membership.objects.all()).select_related("user").prefetch_related("facilities")
+    if found is None:
+        return memberships.none()
+    if found.role == REGULATOR:
+        if jurisdiction_of(user) is None:
+            return memberships
+        return memberships.filter(organisation_id=found.organisation_id)
+    if may_submit(user):
+        return memberships.filter(organisation_id=found.organisation_id)
+    return memberships.none()
+
+
+def grants_visible_to(user: AbstractBaseUser, *, facility: Facility) -> QuerySet[FacilityGrant]:
+    """The grants of ``facility`` (which the caller found through :func:`facilities_visible_to`): its
+    operator's members and the regulators see them all; a consultant sees its own organisation's."""
+    found = membership(user)
+    grants = FacilityGrant.objects.select_related("grantee", "granted_by", "revoked_by").filter(
+        facility=facility
+    )
+    if found is None or found.role == VERIFIER:
+        return grants.none()
+    if found.role == OPERATOR and is_consultant(found):
+        return grants.filter(grantee_id=found.organisation_id)
+    return grants
 
 
 def sees_drafts(user: AbstractBaseUser) -> bool:
@@ -148,11 +334,13 @@ def evidence_visible_to(user: AbstractBaseUser) -> QuerySet[Evidence]:
 
 
 def import_jobs_visible_to(user: AbstractBaseUser) -> QuerySet[ImportJob]:
-    """Background imports (and their dry-run figures) go into drafts: the operator's only."""
+    """Background imports (and their dry-run figures) go into drafts: the operator's only (of the
+    facilities its membership acts on)."""
     found = membership(user)
-    if found is None or found.role != OPERATOR:
+    scope = _facility_scope(user)
+    if found is None or found.role != OPERATOR or scope is None:
         return ImportJob.objects.none()
-    return ImportJob.objects.filter(report__facility__operator_id=found.organisation_id)
+    return ImportJob.objects.filter(**_prefixed(scope, "report__facility"))
 
 
 def _without_unsubmitted_draft_work(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
@@ -187,10 +375,16 @@ def audit_events_visible_to(user: AbstractBaseUser) -> QuerySet[AuditEvent]:
         return AuditEvent.objects.none()
     ours = Q(organisation_id=found.organisation_id)
     if found.role == OPERATOR:
-        return AuditEvent.objects.filter(ours | Q(facility__in=facilities_visible_to(user)))
+        scope = _facility_scope(user) or {}
+        if set(scope) != {"operator_id"}:  # a consultant, or a membership narrowed to some facilities
+            ours &= Q(facility__isnull=True)
+        return AuditEvent.objects.filter(ours | Q(**_prefixed(scope, "facility")))
     events = _without_unsubmitted_draft_work(AuditEvent.objects.all())
     if found.role == REGULATOR:
-        return events
+        provinces = jurisdiction_of(user)
+        if provinces is None:
+            return events
+        return events.filter(ours | Q(facility__province__in=provinces))
     members = Membership.objects.values("user_id")
     colleagues = members.filter(organisation_id=found.organisation_id)
     other_verifiers = members.filter(role=VERIFIER).exclude(organisation_id=found.organisation_id)
@@ -206,11 +400,12 @@ def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
     jobs = VerificationJob.objects.select_related("revision__report__facility", "claimed_by")
     if found is None:
         return jobs.none()
-    if found.role == REGULATOR:
-        return jobs.all()
     if found.role == VERIFIER:
         return jobs.filter(verification_body_id=found.organisation_id)
-    return jobs.filter(revision__report__facility__operator_id=found.organisation_id)
+    scope = _facility_scope(user)
+    if scope is None:
+        return jobs.none()
+    return jobs.filter(**_prefixed(scope, "revision__report__facility"))
 
 
 def webhooks_visible_to(user: AbstractBaseUser) -> QuerySet[WebhookSubscription]:

@@ -18,9 +18,9 @@ def tokens_of(user: Any) -> QuerySet[ApiToken]:
 
 
 class _TokenLookup:
-    """One statement for the token with its user, the user's membership and its organisation.
+    """One statement for the token with its user, the membership it is bound to and its organisation.
 
-    The same as ``select_related("user__membership__organisation").get(digest=...)``, but written once
+    The same as ``select_related("user", "membership__organisation").get(digest=...)``, but written once
     per database: the ORM compiles that four-table join anew on every request, which cost twice the
     query itself on the hottest path of the API (every authenticated request; see ``bench/auth.py``).
     Values go through the same converters as in the ORM (SQLite keeps datetimes as text).
@@ -39,12 +39,21 @@ class _TokenLookup:
             for field in fields
         )
         user_pk = quote(get_user_model()._meta.pk.column)
-        membership_user = quote(Membership._meta.get_field("user").column)
+        membership_pk = quote(Membership._meta.pk.column)
         membership_organisation = quote(Membership._meta.get_field("organisation").column)
+        listed = Membership.facilities.through
+        listed_table = quote(listed._meta.db_table)
+        listed_membership = quote(listed._meta.get_field("membership").column)
+        # Whether the membership lists facilities (then the scoping narrows to them): in the same statement.
+        restricted = (
+            f"EXISTS (SELECT 1 FROM {listed_table} WHERE {listed_table}.{listed_membership}"
+            f" = {membership}.{membership_pk})"
+        )
         self.sql = (
-            f"SELECT {columns} FROM {token}"
+            f"SELECT {columns}, {restricted} FROM {token}"
             f" INNER JOIN {user} ON {user}.{user_pk} = {token}.{quote(ApiToken._meta.get_field('user').column)}"
-            f" LEFT OUTER JOIN {membership} ON {membership}.{membership_user} = {user}.{user_pk}"
+            f" LEFT OUTER JOIN {membership}"
+            f" ON {membership}.{membership_pk} = {token}.{quote(ApiToken._meta.get_field('membership').column)}"
             f" LEFT OUTER JOIN {organisation}"
             f" ON {organisation}.{quote(Organisation._meta.pk.column)} = {membership}.{membership_organisation}"
             f" WHERE {token}.{quote(ApiToken._meta.get_field('digest').column)} = %s"
@@ -63,6 +72,7 @@ class _TokenLookup:
             row = cursor.fetchone()
         if row is None:
             return None
+        *row, restricted = row
         values = []
         for value, (functions, column) in zip(row, self.converters, strict=True):
             for function in functions:
@@ -80,8 +90,8 @@ class _TokenLookup:
         if membership is not None:
             membership.organisation = organisation
             membership.user = user
-        # As select_related caches it: user.membership answers without a query (or raises if none).
-        Membership._meta.get_field("user").remote_field.set_cached_value(user, membership)
+            membership.restricted = bool(restricted)
+        token.membership = membership  # the membership the token is bound to (None: not bound)
         return token
 
 
@@ -91,5 +101,6 @@ def _lookup(alias: str) -> _TokenLookup:
 
 
 def token_by_digest(digest: str, *, using: str = "default") -> ApiToken | None:
-    """The token with this digest, its user, membership and organisation loaded; None if unknown."""
+    """The token with this digest, its user, bound membership (with ``restricted``: whether it lists
+    facilities) and organisation loaded; None if unknown."""
     return _lookup(using)(digest)

@@ -83,11 +83,11 @@ def job_reassign(
         raise Conflict(
             f"the job is {locked.status}: only a job awaiting review or in review can be reassigned"
         )
-    target = (
-        Membership.objects.select_related("user")
-        .filter(user__username=verifier, user__is_active=True, role=Membership.Role.VERIFIER)
-        .first()
+    verifiers = Membership.objects.select_related("user").filter(
+        user__username=verifier, user__is_active=True, role=Membership.Role.VERIFIER
     )
+    # A user may be a verifier of several bodies: their membership of the job's body, if any.
+    target = verifiers.filter(organisation_id=locked.verification_body_id).first() or verifiers.first()
     if target is None:
         raise InvalidRequest(
             "no active verifier has this user name",

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from mrv.models import ApiToken, Facility, Membership, Organisation, Report, VerificationJob
+from mrv.models import ApiToken, Facility, FacilityGrant, Membership, Organisation, Report, VerificationJob
 from mrv.services.facilities import facility_create
+from mrv.services.memberships import grant_create, jurisdiction_set, membership_create
 from mrv.services.organisations import organisation_create, placeholder_credit_code
 from mrv.services.reports import report_create, report_revise, report_submit, revision_transition
 from mrv.services.templates import example_lines
@@ -42,31 +43,72 @@ def demo_seed(*, path: Path = DEMO_FILE) -> list[DemoUser]:
     demo = json.loads(path.read_text(encoding="utf-8"))
     for organisation in demo["organisations"]:
         if not Organisation.objects.filter(name=organisation["name"]).exists():
-            organisation_create(
+            created = organisation_create(
                 name=organisation["name"],
                 kind=organisation["kind"],
                 credit_code=organisation["credit_code"] or placeholder_credit_code(name=organisation["name"]),
             )
+            if organisation.get("provinces"):
+                jurisdiction_set(by=None, organisation=created, provinces=organisation["provinces"])
     users = []
+    plain_users = [user for user in demo["users"] if not _acts_on_facilities(user)]
+    for user in plain_users:
+        users.append(_demo_user(user, facilities={}))
+    facilities = _seed_facilities_and_reports(demo)
+    # Users narrowed to some facilities (and second memberships) once the facilities exist.
     for user in demo["users"]:
-        existing = get_user_model().objects.filter(username=user["username"]).first()
-        if existing is not None:
-            for previous in ApiToken.objects.filter(user=existing, name=DEMO_TOKEN_NAME):
-                token_revoke(user=existing, token=previous)
-            token = token_issue(user=existing, name=DEMO_TOKEN_NAME)
-        else:
-            _, token = user_create_with_token(
-                username=user["username"],
-                role=user["role"],
-                organisation_name=user["organisation"],
-                token_name=DEMO_TOKEN_NAME,
+        if _acts_on_facilities(user):
+            users.append(_demo_user(user, facilities=facilities))
+    for user in demo["users"]:
+        for extra in user.get("also", []):
+            account = get_user_model().objects.get(username=user["username"])
+            organisation = Organisation.objects.get(name=extra["organisation"])
+            if not Membership.objects.filter(user=account, organisation=organisation).exists():
+                membership_create(
+                    by=None,
+                    user=account,
+                    organisation=organisation,
+                    role=extra["role"],
+                    capability=extra.get("capability", ""),
+                )
+    for grant in demo.get("grants", []):
+        facility, grantee = facilities[grant["facility"]], Organisation.objects.get(name=grant["grantee"])
+        if not FacilityGrant.objects.filter(
+            facility=facility, grantee=grantee, revoked_at__isnull=True
+        ).exists():
+            grant_create(
+                by=get_user_model().objects.get(username=grant["by"]), facility=facility, grantee=grantee
             )
-        users.append(DemoUser(user["role"], user["username"], user["organisation"], token.key))
-    _seed_facilities_and_reports(demo)
     return users
 
 
-def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
+def _acts_on_facilities(user: dict[str, Any]) -> bool:
+    return bool(user.get("facilities"))
+
+
+def _demo_user(user: dict[str, Any], *, facilities: dict[str, Facility]) -> DemoUser:
+    """The demo user (created with their first membership if missing) and a new token bound to it."""
+    existing = get_user_model().objects.filter(username=user["username"]).first()
+    if existing is not None:
+        for previous in ApiToken.objects.filter(user=existing, name=DEMO_TOKEN_NAME):
+            token_revoke(user=existing, token=previous)
+        first = Membership.objects.filter(user=existing).order_by("id").first()
+        token = token_issue(user=existing, name=DEMO_TOKEN_NAME, membership=first)
+    else:
+        organisation = Organisation.objects.get(name=user["organisation"])
+        _, token = user_create_with_token(
+            username=user["username"],
+            role=user["role"],
+            organisation_name=user["organisation"],
+            token_name=DEMO_TOKEN_NAME,
+            capability=user.get("capability", ""),
+            facilities=[facilities[name] for name in user.get("facilities", [])],
+            consultant=organisation.kind == Organisation.Kind.CONSULTANT,
+        )
+    return DemoUser(user["role"], user["username"], user["organisation"], token.key)
+
+
+def _seed_facilities_and_reports(demo: dict[str, Any]) -> dict[str, Facility]:
     """Facilities in all three sectors across provinces, and reports in every status."""
     regulator = get_user_model().objects.get(username="demo-regulator")
     organisations = {o.name: o for o in Organisation.objects.all()}
@@ -84,7 +126,13 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
                 verification_body=organisations[entry["verification_body"]],
             )
         facilities[entry["name"]] = facility
-    operators = {m.organisation_id: m.user for m in Membership.objects.filter(role=Membership.Role.OPERATOR)}
+    # Each operator's reports are made by its first member (the demo operator user).
+    operators = {
+        m.organisation_id: m.user
+        for m in Membership.objects.filter(role=Membership.Role.OPERATOR)
+        .order_by("-id")
+        .select_related("user")
+    }
     verifier = get_user_model().objects.get(username="demo-verifier")
     for entry in demo["reports"]:
         facility = facilities[entry["facility"]]
@@ -100,6 +148,7 @@ def _seed_facilities_and_reports(demo: dict[str, Any]) -> None:
             lines=example_lines()[facility.sector],
         ).report
         _walk(report, entry["path"], operator=operator, verifier=verifier)
+    return facilities
 
 
 def _walk(report: Report, path: str, *, operator: Any, verifier: Any) -> None:

@@ -20,10 +20,10 @@ from django.utils import timezone
 import accounting
 from accounting.engine import Calculation
 from accounting.numbers import plain
-from mrv.domain import linefiles, workflow
+from mrv.domain import certification, linefiles, workflow
 from mrv.domain.canonical import digest, jsonable
 from mrv.errors import Conflict, InvalidRequest
-from mrv.models import ActivityLine, Facility, Report, ReportRevision
+from mrv.models import ActivityLine, Certification, Facility, Membership, Report, ReportRevision
 from mrv.selectors import deposits
 from mrv.selectors import evidence as evidence_selectors
 from mrv.selectors.checks import draft_findings
@@ -67,12 +67,17 @@ def _calculate(
 
 
 def _inputs_digest(
-    *, report: Report, revision: ReportRevision, lines: Sequence[Any], evidence: Sequence[Any] = ()
+    *,
+    report: Report,
+    revision: ReportRevision,
+    lines: Sequence[Any],
+    evidence: Sequence[Any] = (),
+    certification: dict[str, Any] | None = None,
 ) -> str:
-    """SHA-256 of the canonical JSON of the revision's inputs, and of its evidence files' hashes when it
-    has any (``{sha256, size, kind, line_ref, parameter}``, sorted); without evidence the content is what
-    it was before evidence existed, so earlier digests stay as they are."""
-    content = {
+    """SHA-256 of the canonical JSON of the revision's inputs; with its CBAM data, its evidence files'
+    hashes (``{sha256, size, kind, line_ref, parameter}``, sorted) and the submitter's certification
+    only when it has them, so that the digests of revisions without them stay what they were."""
+    inputs: dict[str, Any] = {
         "facility": report.facility_id,
         "year": report.year,
         "month": report.month,
@@ -80,11 +85,13 @@ def _inputs_digest(
         "methodology_version": revision.methodology_version,
         "lines": list(lines),
     }
-    if revision.cbam is not None:  # only then: the digests of revisions without CBAM data stay as they were
-        content["cbam"] = revision.cbam
+    if revision.cbam is not None:
+        inputs["cbam"] = revision.cbam
     if evidence:
-        content["evidence"] = list(evidence)
-    return digest(content)
+        inputs["evidence"] = list(evidence)
+    if certification is not None:
+        inputs["certification"] = certification
+    return digest(inputs)
 
 
 def _apply_totals(*, revision: ReportRevision, calculation: Calculation) -> None:
@@ -374,20 +381,42 @@ def report_delete(*, by: AbstractBaseUser, report: Report) -> None:
 
 
 @transaction.atomic
-def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
+def report_submit(
+    *, by: AbstractBaseUser, report: Report, certified_for: Membership | None = None
+) -> ReportRevision:
     """Freeze the draft revision: digest of its canonical inputs, status ``submitted``; create its
-    verification job, queued when the transaction commits."""
+    verification job, queued when the transaction commits.
+
+    ``certified_for``: the submitter's membership when they confirmed the certification statement
+    (``mrv.domain.certification``): stored with the revision (statement, name, organisation, time),
+    covered by its digest and audited. The API requires it; None submits without a sign-off record."""
     revision = _draft(report, action="submit")
     lines = list(revision.activity_lines.order_by("index").values_list("inputs", flat=True))
     if not lines:
         raise Conflict("a report without activity lines cannot be submitted")
+    now = timezone.now()
+    signed: dict[str, Any] | None = None
+    if certified_for is not None:
+        name = by.get_full_name() or by.get_username()  # type: ignore[attr-defined]
+        signed = certification.digest_part(
+            statement=certification.STATEMENT, name=name, organisation=certified_for.organisation_id, at=now
+        )
+        Certification.objects.create(
+            revision=revision,
+            statement=certification.STATEMENT,
+            certified_by=by,
+            name=name,
+            organisation_id=certified_for.organisation_id,
+            capability=certified_for.capability,
+            at=now,
+        )
     revision.digest = _inputs_digest(
         report=report,
         revision=revision,
         lines=lines,
         evidence=evidence_selectors.digest_items(revision=revision),
+        certification=signed,
     )
-    now = timezone.now()
     revision.status, revision.submitted_by, revision.submitted_at, revision.status_changed_at = (
         Status.SUBMITTED,
         by,
@@ -403,7 +432,11 @@ def report_submit(*, by: AbstractBaseUser, report: Report) -> ReportRevision:
         object_id=report.pk,
         facility=report.facility,
         after_digest=revision.digest,
-        data={"revision": revision.number, "totals": revision.totals.get("totals", {}).get("reported")},
+        data={
+            "revision": revision.number,
+            "totals": revision.totals.get("totals", {}).get("reported"),
+            **({"certification": signed} if signed is not None else {}),
+        },
     )
     from mrv.services.verification import job_create_for_submission
 

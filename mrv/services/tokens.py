@@ -14,8 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from mrv.models import ApiToken
-from mrv.selectors.scoping import membership
+from mrv.models import ApiToken, Membership
 from mrv.services.audit import audit_record
 
 
@@ -28,7 +27,7 @@ class IssuedToken:
 
 
 def _audit(*, user: Any, action: str, token: ApiToken) -> None:
-    found = membership(user)
+    found = token.membership if token.membership_id is not None else _only_membership(user)
     audit_record(
         actor=user,
         action=action,
@@ -39,15 +38,36 @@ def _audit(*, user: Any, action: str, token: ApiToken) -> None:
             "prefix": token.token_key,
             "name": token.name,
             "expiry": token.expiry.isoformat() if token.expiry else None,
+            "membership": token.membership_id,
         },
     )
 
 
+def _only_membership(user: Any) -> Membership | None:
+    """``user``'s membership when they hold exactly one (a token issued for them is bound to it)."""
+    found = list(Membership.objects.select_related("organisation").filter(user_id=user.pk)[:2])
+    return found[0] if len(found) == 1 else None
+
+
 @transaction.atomic
-def token_issue(*, user: Any, name: str = "", expires_in: timedelta | None = None) -> IssuedToken:
-    """A new token for ``user``, valid for ``expires_in`` (at most, and by default, MRV_TOKEN_TTL_DAYS)."""
+def token_issue(
+    *,
+    user: Any,
+    name: str = "",
+    expires_in: timedelta | None = None,
+    membership: Membership | None = None,
+) -> IssuedToken:
+    """A new token for ``user``, valid for ``expires_in`` (at most, and by default, MRV_TOKEN_TTL_DAYS),
+    bound to ``membership`` (one of theirs; by default their only one: a user with several gets an
+    unbound token, which names its membership with the ``MRV-Membership`` header)."""
     ttl = timedelta(days=settings.MRV_TOKEN_TTL_DAYS)
-    token, key = ApiToken.objects.create(user=user, expiry=min(expires_in or ttl, ttl), name=name)
+    if membership is None:
+        membership = _only_membership(user)
+    elif membership.user_id != user.pk:
+        raise ValidationError({"membership": "A token is bound to one of its own user's memberships."})
+    token, key = ApiToken.objects.create(
+        user=user, expiry=min(expires_in or ttl, ttl), name=name, membership=membership
+    )
     _audit(user=user, action="token.create", token=token)
     return IssuedToken(key=key, token=token)
 
@@ -62,12 +82,17 @@ def token_revoke(*, user: Any, token: ApiToken, by: Any = None) -> None:
 @transaction.atomic
 def token_rotate(*, user: Any, prefix: str | None = None, name: str = "") -> tuple[IssuedToken, int]:
     """Revoke ``user``'s token whose prefix starts with ``prefix`` (every token of theirs when None) and
-    issue a new one; returns it and how many were revoked. A prefix that matches none is refused."""
+    issue a new one, bound to the membership of the revoked tokens when they were all bound to the same
+    one; returns it and how many were revoked. A prefix that matches none is refused."""
     tokens = list(ApiToken.objects.select_for_update().filter(user=user).order_by("id"))
     if prefix is not None:
         tokens = [token for token in tokens if token.token_key.startswith(prefix)]
         if not tokens:
             raise ValidationError({"rotate": f"{user.get_username()!r} has no token with prefix {prefix!r}."})
+    bound = {token.membership_id for token in tokens}
     for token in tokens:
         token_revoke(user=user, token=token)
-    return token_issue(user=user, name=name), len(tokens)
+    membership = None
+    if len(bound) == 1 and None not in bound:
+        membership = Membership.objects.filter(pk=bound.pop(), user_id=user.pk).first()
+    return token_issue(user=user, name=name, membership=membership), len(tokens)

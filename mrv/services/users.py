@@ -3,6 +3,8 @@ password a regulator signs in to the dashboard with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import (
@@ -15,7 +17,8 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from mrv.models import Membership, Organisation
+from mrv.models import Facility, Membership, Organisation
+from mrv.services.memberships import jurisdiction_set, membership_create, valid_provinces
 from mrv.services.organisations import organisation_create, placeholder_credit_code
 from mrv.services.tokens import IssuedToken, token_issue
 
@@ -37,7 +40,8 @@ def user_set_password(*, user: AbstractBaseUser, password: str) -> AbstractBaseU
     fails :data:`PASSWORD_VALIDATORS`; the password is stored hashed (Django's hasher).
     """
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
-    role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    role = Membership.Role.REGULATOR if Membership.Role.REGULATOR in roles else next(iter(roles), None)
     if role != Membership.Role.REGULATOR:
         who = {"operator": "an operator", "verifier": "a verifier"}.get(role or "", "in no organisation")
         raise ValidationError(
@@ -64,12 +68,19 @@ def user_create_with_token(
     token_name: str = "",
     password: str | None = None,
     email: str = "",
+    provinces: Iterable[str] = (),
+    capability: str = "",
+    facilities: Iterable[Facility] = (),
+    consultant: bool = False,
 ) -> tuple[AbstractBaseUser, IssuedToken]:
-    """Create a user with ``role`` in the named organisation, and an API token for them.
+    """Create a user with ``role`` in the named organisation, and an API token bound to that membership.
 
-    The organisation is created when it does not exist, with the kind that the role belongs to and
-    ``credit_code`` (a placeholder code derived from the name when none is given). An existing
-    organisation of another kind is refused: a verifier cannot join an operator.
+    The organisation is created when it does not exist, with the kind that the role belongs to (a
+    consultant's when ``consultant``) and ``credit_code`` (a placeholder code derived from the name when
+    none is given); a new authority gets ``provinces`` as its jurisdiction (none: national). An existing
+    organisation of another kind is refused: a verifier cannot join an operator; an existing authority
+    keeps its jurisdiction (``provinces`` must then be the same). An existing user gets one more
+    membership (and a token bound to it).
     The user authenticates with the token, whose plain ``key`` is returned here and stored nowhere (only
     its digest is kept); a regulator may also be given a ``password`` for the dashboard
     (:func:`user_set_password`), otherwise the user has no usable password. ``email``: where their
@@ -78,6 +89,13 @@ def user_create_with_token(
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"Role must be one of {', '.join(Membership.Role.values)}."})
     kind = Membership.KIND_FOR_ROLE[Membership.Role(role)]
+    if consultant:
+        if role != Membership.Role.OPERATOR:
+            raise ValidationError({"role": "A consultant's members act on the operator side: role operator."})
+        kind = Organisation.Kind.CONSULTANT
+    codes = valid_provinces(provinces)
+    if codes and role != Membership.Role.REGULATOR:
+        raise ValidationError({"provinces": "Only a regulator's authority has provinces."})
     organisation = Organisation.objects.filter(name=organisation_name).first()
     if organisation is None:
         organisation = organisation_create(
@@ -85,7 +103,11 @@ def user_create_with_token(
             kind=kind,
             credit_code=credit_code or placeholder_credit_code(name=organisation_name),
         )
-    elif organisation.kind != kind:
+        if codes:
+            organisation = jurisdiction_set(by=None, organisation=organisation, provinces=codes)
+    elif organisation.kind not in Membership.KINDS_FOR_ROLE[Membership.Role(role)] or (
+        consultant and organisation.kind != kind
+    ):
         raise ValidationError(
             {
                 "organisation": (
@@ -94,11 +116,30 @@ def user_create_with_token(
                 )
             }
         )
-    user = get_user_model()(username=username, email=email)
-    user.set_unusable_password()
-    user.full_clean()
-    user.save()
-    Membership.objects.create(user=user, organisation=organisation, role=role)
+    elif codes and codes != list(organisation.provinces):
+        raise ValidationError(
+            {
+                "provinces": (
+                    f"{organisation_name!r} exists with jurisdiction "
+                    f"{', '.join(organisation.provinces) or 'national'}; change it in the admin or with "
+                    "PUT /api/v1/organisations/<id>/jurisdiction/."
+                )
+            }
+        )
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        user = get_user_model()(username=username, email=email)
+        user.set_unusable_password()
+        user.full_clean()
+        user.save()
+    found = membership_create(
+        by=None,
+        user=user,
+        organisation=organisation,
+        role=role,
+        capability=capability,
+        facilities=facilities,
+    )
     if password is not None:
         user = user_set_password(user=user, password=password)
-    return user, token_issue(user=user, name=token_name)
+    return user, token_issue(user=user, name=token_name, membership=found)

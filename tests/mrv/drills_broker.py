@@ -40,7 +40,7 @@ def submit(world: World, lines: list[dict[str, Any]]) -> tuple[VerificationJob, 
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
     started = time.monotonic()
-    response = client.post(f"/api/v1/reports/{report.json()['id']}/submit/")
+    response = client.post(f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json")
     took = time.monotonic() - started
     assert response.status_code == 202, response.content
     return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification"), took

@@ -230,7 +230,9 @@ def test_drill_big_import_ends_failed_and_another_tenant_is_verified(
         assert other.status_code == 201, other.content
         submitted = time.perf_counter()
         assert (
-            tx_world.client("operator_b").post(f"/api/v1/reports/{other.json()['id']}/submit/").status_code
+            tx_world.client("operator_b")
+            .post(f"/api/v1/reports/{other.json()['id']}/submit/", {"certify": True}, format="json")
+            .status_code
             == 202
         )
         verification = VerificationJob.objects.get(

@@ -28,7 +28,9 @@ def _returned_then_revised(world: World) -> int:
     """A report whose revision 1 was returned and whose operator opened revision 2 (a draft)."""
     client = world.client("operator_a")
     report = client.post("/api/v1/reports/", report_body(world.facility_a), format="json").json()["id"]
-    assert client.post(f"/api/v1/reports/{report}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json").status_code == 202
+    )
     first = ReportRevision.objects.get(report_id=report, number=1)
     revision_transition(revision=first, status="in_verification")
     revision_transition(revision=first, status="returned")
@@ -169,7 +171,9 @@ def test_report_and_job_bodies_keep_their_fields(world: World) -> None:
     assert set(report) == set(s.ReportDetailOutput().fields)
     assert report["lines"] == lines("cement") and len(report["results"]) == len(lines("cement"))
     assert report["totals"]["reported"]["rounding"]["places"] >= 0
-    submitted = client.post(f"/api/v1/reports/{report['id']}/submit/").json()
+    submitted = client.post(
+        f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json"
+    ).json()
     job = world.client("verifier_a").get(f"/api/v1/verification-jobs/{submitted['verification_job']}/").json()
     assert set(job) == set(s.VerificationJobOutput().fields)
     assert job["report"] == report["id"] and job["status"] in {"queued", "running", "awaiting_review"}

@@ -36,7 +36,10 @@ ROOT = Path(django_settings.BASE_DIR)
 def _submitted(world: World) -> dict[str, Any]:
     client = world.client("operator_a")
     report = client.post("/api/v1/reports/", report_body(world.facility_a), format="json").json()
-    assert client.post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     return report
 
 

@@ -31,7 +31,12 @@ def submit(
         body["month"] = month
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    assert (
+        client.post(
+            f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+        ).status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
     if checks:
         checks_run(job_id=job.pk)

@@ -49,7 +49,9 @@ def submit(world: World, *, year: int = 2024, month: int | None = None, operator
         body["month"] = month
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    submitted = client.post(f"/api/v1/reports/{report.json()['id']}/submit/")
+    submitted = client.post(
+        f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+    )
     assert submitted.status_code == 202, submitted.content
     return int(report.json()["id"])
 

@@ -87,31 +87,53 @@ def test_a_created_report_stores_its_revision_lines_and_one_chained_audit_event(
 
 
 def test_fetch_one_loads_what_select_related_loads(world: World) -> None:
-    from mrv.models import ApiToken, Membership
+    from mrv.models import ApiToken, Certification, Membership, ReportRevision
     from mrv.selectors.plain import fetch_one
+    from mrv.services.reports import report_create, report_submit
 
-    path = "user__membership__organisation"
+    paths = ("user", "membership__organisation")  # a token and the membership it is bound to
     for token in ApiToken.objects.all():
-        expected = ApiToken.objects.select_related(path).get(pk=token.pk)
-        found = fetch_one(ApiToken, {"digest": token.digest}, related=(path,))
+        expected = ApiToken.objects.select_related(*paths).get(pk=token.pk)
+        found = fetch_one(ApiToken, {"digest": token.digest}, related=paths)
         assert found is not None and found.pk == expected.pk and found.digest == expected.digest
         assert (found.user.pk, found.user.username) == (expected.user.pk, expected.user.username)
-        membership = found.user.membership
+        membership = found.membership
         assert (membership.role, membership.organisation.name) == (
-            expected.user.membership.role,
-            expected.user.membership.organisation.name,
+            expected.membership.role,
+            expected.membership.organisation.name,
         )
-        assert membership.user is found.user
-    assert fetch_one(ApiToken, {"digest": "no such digest"}, related=(path,)) is None
-
-    # A user without membership: the reverse one-to-one is missing, as after select_related.
+    assert fetch_one(ApiToken, {"digest": "no such digest"}, related=paths) is None
     token = ApiToken.objects.first()
     assert token is not None
-    Membership.objects.filter(user_id=token.user_id).delete()
-    found = fetch_one(ApiToken, {"digest": token.digest}, related=(path,))
+    Membership.objects.filter(user_id=token.user_id).delete()  # the token is bound to none now
+    found = fetch_one(ApiToken, {"digest": token.digest}, related=paths)
+    assert found is not None and found.membership is None
+
+    # A reverse one-to-one (a revision's certification): missing raises, as after select_related.
+    draft = report_create(
+        by=world.operator_b.user, facility=world.facility_b, year=2024, month=None, methodology=None, lines=[]
+    ).revision
+    found = fetch_one(ReportRevision, {"id": draft.pk}, related=("certification",))
     assert found is not None
-    with pytest.raises(Membership.DoesNotExist):
-        _ = found.user.membership
+    with pytest.raises(Certification.DoesNotExist):
+        _ = found.certification
+    facility_a_draft = report_create(
+        by=world.operator_a.user,
+        facility=world.facility_a,
+        year=2024,
+        month=None,
+        methodology=None,
+        lines=report_body(world.facility_a)["lines"],
+    ).report
+    submitted = report_submit(
+        by=world.operator_a.user,
+        report=facility_a_draft,
+        certified_for=Membership.objects.get(user=world.operator_a.user),
+    )
+    found = fetch_one(ReportRevision, {"id": submitted.pk}, related=("certification",))
+    assert found is not None
+    assert found.certification.revision is found
+    assert found.certification.name == world.operator_a.user.username
 
     # A nullable forward relation: None when unset, loaded when set.
     facility = Facility.objects.filter(verification_body__isnull=False).first()

@@ -37,7 +37,10 @@ from tests.mrv.test_transient_conflicts import RETRY_LOGGER, InThread, other_ses
 
 def submitted_report(client: Any, facility: Any, year: int) -> int:
     report = client.post("/api/v1/reports/", report_body(facility, year=year), format="json").json()
-    assert client.post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     return int(report["id"])
 
 
@@ -81,7 +84,9 @@ def wait_until_sessions_wait_for_locks(count: int) -> None:
 
 
 def submit(client: Any, report_id: int, key: str) -> Callable[[], Any]:
-    return lambda: client.post(f"/api/v1/reports/{report_id}/submit/", HTTP_IDEMPOTENCY_KEY=key)
+    return lambda: client.post(
+        f"/api/v1/reports/{report_id}/submit/", {"certify": True}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
 
 
 @pytest.mark.django_db(transaction=True)

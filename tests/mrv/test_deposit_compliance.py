@@ -30,7 +30,10 @@ def deposit(world: World, facility: Any, month: int, *, year: int = 2024, submit
     assert created.status_code == 201, created.content
     report_id = created.json()["id"]
     if submit:
-        assert client.post(f"/api/v1/reports/{report_id}/submit/").status_code == 202
+        assert (
+            client.post(f"/api/v1/reports/{report_id}/submit/", {"certify": True}, format="json").status_code
+            == 202
+        )
         job = VerificationJob.objects.get(revision__report_id=report_id, kind="verification")
         checks_run(job_id=job.pk)
     return report_id

@@ -24,7 +24,10 @@ def deposit(world: World, month: int | None = 1, *, check: bool = True, year: in
     created = client.post("/api/v1/reports/", body, format="json")
     assert created.status_code == 201, created.content
     report_id = created.json()["id"]
-    assert client.post(f"/api/v1/reports/{report_id}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report_id}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     if check:
         job = VerificationJob.objects.get(revision__report_id=report_id, kind="verification")
         checks_run(job_id=job.pk)
@@ -86,7 +89,10 @@ def test_a_returned_deposit_goes_back_to_the_operator_who_revises_and_deposits_i
     revised = operator.post(f"/api/v1/reports/{report_id}/revise/")
     assert revised.status_code == 201, revised.content
     assert (revised.json()["revision"], revised.json()["review"]) == (2, None)  # a draft has no review
-    assert operator.post(f"/api/v1/reports/{report_id}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{report_id}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report_id, revision__number=2, kind="verification")
     checks_run(job_id=job.pk)
     shown = regulator.get(f"/api/v1/reports/{report_id}/").json()
@@ -131,7 +137,10 @@ def test_a_deposit_with_an_automated_error_cannot_be_accepted(world: World) -> N
     lines: list[dict[str, Any]] = [line for line in plausible_cement() if line["ref"] != "coal"]
     body = {"facility": world.facility_a.pk, "year": 2024, "month": 3, "lines": lines}
     report_id = client.post("/api/v1/reports/", body, format="json").json()["id"]
-    assert client.post(f"/api/v1/reports/{report_id}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report_id}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report_id, kind="verification")
     checks_run(job_id=job.pk)
     assert job.findings.filter(severity="error").exists()

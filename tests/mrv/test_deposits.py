@@ -22,7 +22,12 @@ def monthly(world: World, month: int, *, submit: bool = True, year: int = 2024) 
     created = client.post("/api/v1/reports/", body, format="json")
     assert created.status_code == 201, created.content
     if submit:
-        assert client.post(f"/api/v1/reports/{created.json()['id']}/submit/").status_code == 202
+        assert (
+            client.post(
+                f"/api/v1/reports/{created.json()['id']}/submit/", {"certify": True}, format="json"
+            ).status_code
+            == 202
+        )
     return client.get(f"/api/v1/reports/{created.json()['id']}/").json()
 
 

@@ -70,7 +70,9 @@ def test_a_report_may_be_created_empty_with_zero_totals(world: World, empty_draf
     )
     assert report["totals"]["total"] == "0" and report["intensity"] is None
     # an empty report cannot be submitted: it is filled by import first
-    refused = world.client("operator_a").post(f"/api/v1/reports/{empty_draft}/submit/")
+    refused = world.client("operator_a").post(
+        f"/api/v1/reports/{empty_draft}/submit/", {"certify": True}, format="json"
+    )
     assert refused.status_code == 409
 
 
@@ -135,7 +137,12 @@ def test_a_unit_slip_is_found_before_submit(world: World, empty_draft: int) -> N
 
 def test_only_a_draft_is_checked_on_demand(world: World, empty_draft: int) -> None:
     assert upload(world, empty_draft, csv_of(lines("cement"))).status_code == 200
-    assert world.client("operator_a").post(f"/api/v1/reports/{empty_draft}/submit/").status_code == 202
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/reports/{empty_draft}/submit/", {"certify": True}, format="json")
+        .status_code
+        == 202
+    )
     response = draft_checks(world, empty_draft)
     assert response.status_code == 409
     assert response.json()["detail"] == (

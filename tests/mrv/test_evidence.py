@@ -127,7 +127,9 @@ def _upload(client: Any, report: int, content: bytes, name: str = "lab.pdf", **f
 
 
 def _submit(world: World, report: int) -> None:
-    response = world.client("operator_a").post(f"/api/v1/reports/{report}/submit/")
+    response = world.client("operator_a").post(
+        f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json"
+    )
     assert response.status_code == 202, response.content
 
 
@@ -601,7 +603,7 @@ evidence = upload.json()
 print("sha", evidence["sha256"] == hashlib.sha256(content).hexdigest())
 download = client.get(f"/api/v1/evidence/{evidence['id']}/download/")
 print("bytes", b"".join(download.streaming_content) == content)
-print("submit", client.post(f"/api/v1/reports/{report}/submit/").status_code)
+print("submit", client.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json").status_code)
 refused = 0
 for statement in ("DELETE FROM mrv_evidence", "UPDATE mrv_evidence SET sha256 = 'x'"):
     try:

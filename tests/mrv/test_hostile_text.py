@@ -194,7 +194,12 @@ def test_a_submitted_report_with_a_hostile_ref_is_checked_and_rendered(world: Wo
     if created.status_code != 201:
         return
     report = created.json()["id"]
-    assert answered(operator.post(f"/api/v1/reports/{report}/submit/"), "submit").status_code == 202
+    assert (
+        answered(
+            operator.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json"), "submit"
+        ).status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report, kind="verification")
     checks_run(job_id=job.pk)
     reads(operator, f"/api/v1/reports/{report}/revisions/1/copy-of-record.pdf", f"/api/v1/reports/{report}/")
@@ -269,7 +274,12 @@ def claimed_job(world: World) -> int:
         "lines": plausible_cement(),
     }
     report = world.client("operator_a").post("/api/v1/reports/", body, format="json").json()["id"]
-    assert world.client("operator_a").post(f"/api/v1/reports/{report}/submit/").status_code == 202
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json")
+        .status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report, kind="verification")
     checks_run(job_id=job.pk)
     assert world.client("verifier_a").post(f"/api/v1/verification-jobs/{job.pk}/claim/").status_code == 200

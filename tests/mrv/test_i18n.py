@@ -102,7 +102,12 @@ def test_a_service_conflict_reads_in_chinese(world: World) -> None:
     ).report
     report_submit(by=world.operator_a.user, report=report)
     client = world.client("operator_a")
-    again = client.post(f"/api/v1/reports/{report.pk}/submit/", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    again = client.post(
+        f"/api/v1/reports/{report.pk}/submit/",
+        {"certify": True},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
     assert again.status_code == 409
     assert again.json()["title"] == "与当前状态冲突"
     assert again.json()["detail"].startswith("修订版 1 的状态为 submitted"), again.json()["detail"]

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.postgres
 def _submitted(world: World) -> dict[str, Any]:
     client = world.client("operator_a")
     report = client.post("/api/v1/reports/", report_body(world.facility_a), format="json").json()
-    assert client.post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        client.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     return report
 
 
@@ -79,7 +82,9 @@ def test_two_parallel_submits_produce_one_submitted_revision(tx_world: World) ->
     report = client.post("/api/v1/reports/", report_body(tx_world.facility_a), format="json").json()
     url = f"/api/v1/reports/{report['id']}/submit/"
     clients = [tx_world.client("operator_a"), tx_world.client("operator_a")]
-    statuses = run_in_parallel(*(lambda c=c: c.post(url).status_code for c in clients))
+    statuses = run_in_parallel(
+        *(lambda c=c: c.post(url, {"certify": True}, format="json").status_code for c in clients)
+    )
     assert sorted(statuses) == [202, 409]
     assert ReportRevision.objects.filter(report_id=report["id"], status="submitted").count() == 1
     assert AuditEvent.objects.filter(action="revision.submit").count() == 1

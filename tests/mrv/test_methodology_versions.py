@@ -107,7 +107,10 @@ def test_a_report_stored_under_the_old_version_keeps_its_figures(world: World) -
         diesel_result(edited)["gases"]["CO2"], old_diesel
     )
 
-    assert operator.post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report["id"], kind="verification")
     checks_run(job_id=job.pk)
     job.refresh_from_db()
@@ -123,7 +126,12 @@ def test_a_report_stored_under_the_old_version_keeps_its_figures(world: World) -
 
 def test_the_regulator_recalculates_an_old_report_under_the_new_version(world: World) -> None:
     report = create(world, methodology_version="2024.1")
-    assert world.client("operator_a").post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json")
+        .status_code
+        == 202
+    )
     response = world.client("regulator").post(
         f"/api/v1/reports/{report['id']}/recalculate/", {"methodology": "cn-mee-2024"}, format="json"
     )

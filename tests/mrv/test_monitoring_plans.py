@@ -238,7 +238,10 @@ def test_a_report_deviating_from_the_plan_gets_the_three_findings_citing_the_pla
         "plan_source_missing",
         "plan_deviation",
     }
-    assert operator.post(f"/api/v1/reports/{report['id']}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report["id"])
     checks_run(job_id=job.pk)
     shown = world.client("verifier_a").get(f"/api/v1/verification-jobs/{job.pk}/").json()

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from mrv.domain.canonical import canonical_json
-from mrv.models import AuditEvent, Report, ReportRevision
+from mrv.domain.certification import STATEMENT
+from mrv.models import AuditEvent, Certification, Membership, Report, ReportRevision
 from mrv.services.reports import revision_transition
 from tests.mrv.factories import World
 from tests.mrv.reporting_helpers import lines, report_body
@@ -62,7 +63,7 @@ def test_draft_edit_submit_freeze(world: World) -> None:
     edited = client.patch(url, {"lines": lines("cement")[:3]}, format="json")
     assert edited.status_code == 200 and len(edited.json()["lines"]) == 3
 
-    submitted = client.post(url + "submit/")
+    submitted = client.post(url + "submit/", {"certify": True}, format="json")
     assert submitted.status_code == 202
     assert submitted.json()["status"] == "submitted"
     digest = submitted.json()["digest"]
@@ -75,6 +76,13 @@ def test_draft_edit_submit_freeze(world: World) -> None:
                 "methodology": "cn-mee-2024",
                 "methodology_version": report["methodology_version"],
                 "lines": lines("cement")[:3],
+                # The submitter's sign-off (issue 16) is covered by the digest too.
+                "certification": {
+                    "statement": STATEMENT,
+                    "name": world.operator_a.user.username,
+                    "organisation": Membership.objects.get(user=world.operator_a.user).organisation_id,
+                    "at": Certification.objects.get(revision__report_id=report["id"]).at.isoformat(),
+                },
             }
         )
     ).hexdigest()
@@ -82,7 +90,7 @@ def test_draft_edit_submit_freeze(world: World) -> None:
 
     assert client.patch(url, {"lines": lines("cement")}, format="json").status_code == 409
     assert client.delete(url).status_code == 409
-    assert client.post(url + "submit/").status_code == 409
+    assert client.post(url + "submit/", {"certify": True}, format="json").status_code == 409
     assert client.post(url + "revise/").status_code == 409  # only returned or verified reports
     assert client.get(url).json()["status"] == "submitted"
 
@@ -91,7 +99,7 @@ def test_revise_a_returned_report_opens_a_new_draft_and_keeps_history(world: Wor
     client = world.client("operator_a")
     report = create(world)
     url = f"/api/v1/reports/{report['id']}/"
-    client.post(url + "submit/")
+    client.post(url + "submit/", {"certify": True}, format="json")
     first = ReportRevision.objects.get(report_id=report["id"], number=1)
     revision_transition(revision=first, status="in_verification")
     revision_transition(revision=first, status="returned")
@@ -133,8 +141,8 @@ def test_idempotent_submit_answers_the_same_result_once(world: World) -> None:
     client = world.client("operator_a")
     report = create(world)
     url = f"/api/v1/reports/{report['id']}/submit/"
-    first = client.post(url, HTTP_IDEMPOTENCY_KEY="submit-1")
-    again = client.post(url, HTTP_IDEMPOTENCY_KEY="submit-1")
+    first = client.post(url, {"certify": True}, format="json", HTTP_IDEMPOTENCY_KEY="submit-1")
+    again = client.post(url, {"certify": True}, format="json", HTTP_IDEMPOTENCY_KEY="submit-1")
     assert first.status_code == again.status_code == 202
     assert first.json()["digest"] == again.json()["digest"]
     assert AuditEvent.objects.filter(action="revision.submit").count() == 1
@@ -143,7 +151,7 @@ def test_idempotent_submit_answers_the_same_result_once(world: World) -> None:
 def test_every_write_is_audited_and_the_chain_verifies(world: World) -> None:
     client = world.client("operator_a")
     report = create(world)
-    client.post(f"/api/v1/reports/{report['id']}/submit/")
+    client.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json")
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     assert actions[-2:] == ["report.create", "revision.submit"]
     assert "facility.create" in actions and "organisation.create" in actions

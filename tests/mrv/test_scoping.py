@@ -26,7 +26,7 @@ INSIDERS = ("operator_a", "verifier_a", "regulator")
 def owned(world: World) -> dict[str, Any]:
     client = world.client("operator_a")
     report = client.post("/api/v1/reports/", report_body(world.facility_a), format="json").json()
-    client.post(f"/api/v1/reports/{report['id']}/submit/")
+    client.post(f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json")
     organisation = Membership.objects.get(user=world.operator_a.user).organisation
     return {"report": report["id"], "facility": world.facility_a.pk, "organisation": organisation.pk}
 

@@ -49,7 +49,9 @@ def submit(
         body["lines"] = job_lines
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    submitted = client.post(f"/api/v1/reports/{report.json()['id']}/submit/")
+    submitted = client.post(
+        f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+    )
     assert submitted.status_code == 202, submitted.content
     return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
 

@@ -268,7 +268,10 @@ def test_a_draft_report_does_not_exist_for_verifier_or_regulator(world: World, r
     assert actions(world, role, f"object_type=report&object_id={report}") == []
     assert operator.get(f"/api/v1/reports/{report}/").status_code == 200
 
-    assert operator.post(f"/api/v1/reports/{report}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     assert client.get(f"/api/v1/reports/{report}/").status_code == 200
     seen = {action for action, _ in actions(world, role, f"object_type=report&object_id={report}")}
     assert seen == {"report.create", "revision.submit"}
@@ -308,7 +311,10 @@ def test_import_jobs_and_their_dry_run_figures_are_the_operators_alone(world: Wo
 
     assert import_lines(job) == "completed"
     assert operator.get(f"/api/v1/import-jobs/{job}/").json()["outcome"]["dry_run"] is True
-    assert operator.post(f"/api/v1/reports/{report}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     # even once the report is submitted, the import and its figures stay the operator's
     for role in ("verifier_a", "regulator", "operator_b"):
         response = world.client(role).get(f"/api/v1/import-jobs/{job}/")

@@ -113,7 +113,16 @@ def test_the_owner_lists_creates_and_revokes_tokens(operator: factories.ApiUser)
     assert listed.status_code == 200
     results = listed.json()["results"]
     assert [token["id"] for token in results] == [new["id"], ApiToken.objects.get(name="").pk]
-    assert set(results[0]) == {"id", "prefix", "name", "created_at", "expires_at", "last_used_at", "expired"}
+    assert set(results[0]) == {
+        "id",
+        "prefix",
+        "name",
+        "membership",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "expired",
+    }
     assert results[0]["last_used_at"] is not None  # the new token was just used
     assert operator.token not in listed.content.decode() and new["token"] not in listed.content.decode()
 

@@ -104,7 +104,9 @@ def test_a_deadlock_on_submit_is_retried_and_the_report_is_submitted_once(
     with other_session() as other:
         other.execute("BEGIN")
         other.execute("SELECT 1 FROM mrv_reportrevision WHERE report_id = %s FOR UPDATE", [report["id"]])
-        submit = InThread(lambda: client.post(url, HTTP_IDEMPOTENCY_KEY="submit-1"))
+        submit = InThread(
+            lambda: client.post(url, {"certify": True}, format="json", HTTP_IDEMPOTENCY_KEY="submit-1")
+        )
         # The submit holds the report row and waits for the revision: lock the report row now, the
         # opposite order. PostgreSQL breaks the circle by failing the submit (it waited first).
         wait_until_blocked_by(other.info.backend_pid)
@@ -173,7 +175,9 @@ def test_inside_an_open_transaction_a_conflict_is_not_retried(
         other.execute("BEGIN")
         other.execute("SELECT 1 FROM mrv_report WHERE id = %s FOR UPDATE", [report["id"]])
         with transaction.atomic():  # a caller's transaction: only the caller may run it again
-            response = client.post(f"/api/v1/reports/{report['id']}/submit/")
+            response = client.post(
+                f"/api/v1/reports/{report['id']}/submit/", {"certify": True}, format="json"
+            )
         other.execute("ROLLBACK")
 
     assert response.status_code == 503

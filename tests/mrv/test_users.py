@@ -189,11 +189,13 @@ def test_seed_demo_is_idempotent_and_prints_a_new_token_per_demo_user() -> None:
         assert client.get("/api/test/whoami/").json() == {"username": after.split()[1]}
     assert {line.split()[0] for line in first} == {"operator", "verifier", "regulator"}
     assert [line.split()[1] for line in first][:3] == ["demo-operator", "demo-verifier", "demo-regulator"]
-    assert Organisation.objects.count() == 5
+    # Five organisations, a provincial authority and a consultant (issue 16).
+    assert Organisation.objects.count() == 7
     assert set(Organisation.objects.values_list("kind", flat=True)) == {
         "operator",
         "verification_body",
         "authority",
+        "consultant",
     }
     for organisation in Organisation.objects.all():
         organisation.full_clean()  # the demo credit codes are valid

@@ -36,7 +36,12 @@ def submit(
     body = {"facility": facility.pk, "year": year, "lines": lines}
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    assert (
+        client.post(
+            f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+        ).status_code
+        == 202
+    )
     return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
 
 
@@ -239,7 +244,12 @@ def test_a_report_beyond_physical_limits_cannot_be_verified(
         body["methodology_version"] = methodology_version
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    assert (
+        client.post(
+            f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+        ).status_code
+        == 202
+    )
     job = VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
     assert job.revision.methodology_version == (methodology_version or "2024.2")
     checks_run(job_id=job.pk)

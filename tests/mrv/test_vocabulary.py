@@ -31,7 +31,10 @@ def test_the_django_choices_are_the_engines_and_the_workflows() -> None:
     assert Facility.Sector.values == list(SECTORS)
     assert ReportRevision.Status.values == list(workflow.STATUSES)
     assert set(Membership.KIND_FOR_ROLE) == set(Membership.Role)
-    assert set(Membership.KIND_FOR_ROLE.values()) == set(Organisation.Kind)
+    assert set().union(*Membership.KINDS_FOR_ROLE.values()) == set(Organisation.Kind)
+    assert all(
+        Membership.KIND_FOR_ROLE[role] == kinds[0] for role, kinds in Membership.KINDS_FOR_ROLE.items()
+    )
     assert tuple(Membership.Role) == (scoping.OPERATOR, scoping.VERIFIER, scoping.REGULATOR)
     assert aggregates.CATEGORIES is CATEGORIES and aggregates.GASES is GASES
     assert set(aggregates.DIRECT) == DIRECT_CATEGORIES

@@ -65,7 +65,12 @@ def create_report(world: World, *, month: int | None = None, year: int = 2024) -
 
 
 def submit(world: World, report: int) -> None:
-    assert world.client("operator_a").post(f"/api/v1/reports/{report}/submit/").status_code == 202
+    assert (
+        world.client("operator_a")
+        .post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json")
+        .status_code
+        == 202
+    )
 
 
 def bodies(subscription_id: int) -> list[dict[str, Any]]:

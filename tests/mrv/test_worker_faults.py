@@ -41,7 +41,12 @@ def submit(world: World, lines: list[dict[str, Any]], *, facility: Any = None) -
     body = {"facility": (facility or world.facility_a).pk, "year": 2024, "lines": lines}
     report = client.post("/api/v1/reports/", body, format="json")
     assert report.status_code == 201, report.content
-    assert client.post(f"/api/v1/reports/{report.json()['id']}/submit/").status_code == 202
+    assert (
+        client.post(
+            f"/api/v1/reports/{report.json()['id']}/submit/", {"certify": True}, format="json"
+        ).status_code
+        == 202
+    )
     return VerificationJob.objects.get(revision__report_id=report.json()["id"], kind="verification")
 
 

@@ -133,6 +133,8 @@ def test_an_illegal_action_through_the_api_is_a_409_problem_saying_what_is_allow
     client = world.client("operator_a")
     url = f"/api/v1/reports/{revision.report_id}/{path}"
     body: dict[str, Any] = {"lines": plausible_cement()} if method == "patch" else {}
+    if path == "submit/":
+        body = {"certify": True}  # a submitter's sign-off: the refusal is the state's
     response = getattr(client, method)(url, body, format="json")
     assert response.status_code == 409, response.content
     assert response["Content-Type"].startswith("application/problem+json")

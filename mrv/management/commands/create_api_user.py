@@ -1,5 +1,11 @@
 """``manage.py create_api_user USERNAME --role ROLE [--organisation NAME]``: a user and their API token.
 
+``--province CN-JS`` (repeatable) makes a new authority provincial (none: national); ``--consultant``
+puts an operator-side user in a consultant organisation; ``--capability preparer|submitter`` (default
+submitter) and ``--facility ID`` (repeatable: only those facilities) shape an operator-side membership.
+Naming an existing user with ``--role`` and another ``--organisation`` gives them one more membership,
+and a token bound to it.
+
 ``manage.py create_api_user USERNAME --rotate [PREFIX]`` revokes the existing user's token whose prefix
 is PREFIX (every token of theirs without one) and issues a new one.
 
@@ -26,7 +32,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mrv.models import Membership
+from mrv.models import Facility, Membership
 from mrv.services.tokens import token_rotate
 from mrv.services.users import user_create_with_token, user_set_password
 
@@ -54,6 +60,32 @@ class Command(BaseCommand):
         )
         parser.add_argument("--email", default="", help="the new user's e-mail address (for notifications)")
         parser.add_argument(
+            "--province",
+            action="append",
+            default=[],
+            metavar="CODE",
+            help="a regulator's new authority covers this province (ISO 3166-2:CN, repeatable); none: national",
+        )
+        parser.add_argument(
+            "--consultant",
+            action="store_true",
+            help="an operator-side user of a consultant organisation (acts on facilities granted to it)",
+        )
+        parser.add_argument(
+            "--capability",
+            choices=Membership.Capability.values,
+            default="",
+            help="operator side: preparer (drafts only) or submitter (also submits; the default)",
+        )
+        parser.add_argument(
+            "--facility",
+            action="append",
+            type=int,
+            default=[],
+            metavar="ID",
+            help="operator side: the membership acts on this facility only (repeatable; none: all)",
+        )
+        parser.add_argument(
             "--rotate",
             nargs="?",
             const="",
@@ -75,6 +107,9 @@ class Command(BaseCommand):
         if options["rotate"] is not None:
             self.rotate(username, prefix=options["rotate"] or None)
             return
+        if existing is not None and role is not None and options["organisation"]:
+            self.create(username, role, options, password=None)
+            return
         if existing is not None:
             if options["password"]:
                 return
@@ -87,7 +122,14 @@ class Command(BaseCommand):
         if role is None:
             raise CommandError("--role is required to create a user (or --rotate for an existing one)")
         password = self.read_password() if options["password"] else None
+        self.create(username, role, options, password=password)
+
+    def create(self, username: str, role: str, options: dict[str, Any], *, password: str | None) -> None:
         organisation_name = options["organisation"] or username
+        facilities = list(Facility.objects.filter(pk__in=options["facility"]))
+        missing = sorted(set(options["facility"]) - {f.pk for f in facilities})
+        if missing:
+            raise CommandError(f"--facility: no facility {', '.join(map(str, missing))}")
         try:
             user, token = user_create_with_token(
                 username=username,
@@ -97,10 +139,19 @@ class Command(BaseCommand):
                 token_name=TOKEN_NAME,
                 password=password,
                 email=options["email"],
+                provinces=options["province"],
+                capability=options["capability"],
+                facilities=facilities,
+                consultant=options["consultant"],
             )
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
-        self.stdout.write(f"Created {role} {user.get_username()!r} in organisation {organisation_name!r}.")
+        membership = token.token.membership
+        where = f" ({', '.join(options['province'])})" if options["province"] else ""
+        self.stdout.write(
+            f"Created {role} {user.get_username()!r} in organisation {organisation_name!r}{where}"
+            f" (membership {membership.pk if membership else '-'})."
+        )
         if password is not None:
             self.stdout.write("They sign in to the dashboard at /accounts/login/ with their password.")
         self.print_token(token.key)
