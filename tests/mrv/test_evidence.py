@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 
 from mrv.domain.canonical import digest
+from mrv.domain.certification import STATEMENT
 from mrv.models import AuditEvent, Evidence, ReportRevision
 from mrv.services.reports import revision_transition
 from tests.mrv.factories import World
@@ -455,6 +456,13 @@ def _inputs(world: World, report: int, year: int) -> dict[str, Any]:
         "methodology": revision.methodology,
         "methodology_version": revision.methodology_version,
         "lines": list(revision.activity_lines.order_by("index").values_list("inputs", flat=True)),
+        # the submitter's sign-off (issue 16), covered by the digest too
+        "certification": {
+            "statement": STATEMENT,
+            "name": world.operator_a.user.username,
+            "organisation": world.operator_a.user.memberships.get().organisation_id,
+            "at": revision.certification.at.isoformat(),
+        },
     }
 
 
@@ -590,7 +598,7 @@ from tests.mrv.verification_helpers import plausible_cement
 
 user, token = user_create_with_token(username="op", role="operator", organisation_name="Operator E")
 regulator, _ = user_create_with_token(username="reg", role="regulator", organisation_name="Authority E")
-facility = facility_create(by=regulator, name="Kiln E", operator=user.membership.organisation, sector="cement",
+facility = facility_create(by=regulator, name="Kiln E", operator=user.memberships.get().organisation, sector="cement",
                            province="CN-JS", verification_body=None)
 client = APIClient()
 client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
