@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 from accounting import methodologies
 from accounting.errors import FieldError, InvalidInput, UnknownMethodology
+from accounting.fields import UNIT_MAX_LENGTH, UNIT_PATTERN
 from accounting.lines import Context, Emission, LineInvalid, LineReader, Parameter, Production, escape
 from accounting.methodologies import GASES, Methodology
 from accounting.numbers import CONTEXT, INTENSITY_PLACES, ZERO, NumberError, parse_decimal, present, round_to
@@ -30,6 +32,7 @@ MAX_LINES = 10_000
 MAX_ERRORS = 200
 MAX_REF_LENGTH = 64
 TOP_LEVEL_FIELDS = frozenset({"methodology", "methodology_version", "sector", "year", "lines"})
+_UNIT = re.compile(UNIT_PATTERN)
 
 
 @dataclass(slots=True)
@@ -48,6 +51,8 @@ class LineResult:
     uses_defaults: bool = False
     product: str | None = None
     production: Decimal | None = None
+    #: The production unit the line belongs to (``unit`` of the line), if any.
+    unit: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
@@ -73,7 +78,51 @@ class LineResult:
         if self.product is not None:
             body["product"] = self.product
             body["quantity"] = present(self.production or ZERO)
+        if self.unit is not None:
+            body["unit"] = self.unit
         return body
+
+
+@dataclass(slots=True)
+class UnitTotals:
+    """The figures of one production unit: its lines' emissions and production.
+
+    Intensity of a unit (decision): the unit's direct emissions (combustion + process, tCO2e) divided by
+    the unit's production of the calculation's intensity product (clinker t for cement, crude steel t
+    for steel, liquid aluminium t for aluminium: the methodology's ``[products]``); none when the unit
+    produced none of it. Indirect emissions are given beside it but are not in the intensity.
+    """
+
+    by_category: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, ZERO))
+    produced: dict[str, Decimal] = field(default_factory=dict)
+    lines: int = 0
+
+    @property
+    def direct(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c in DIRECT_CATEGORIES), ZERO)
+
+    @property
+    def indirect(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c not in DIRECT_CATEGORIES), ZERO)
+
+    def as_json(self, product: str | None) -> dict[str, Any]:
+        production = self.produced.get(product, ZERO) if product is not None else ZERO
+        intensity = None
+        if product is not None and production > ZERO:
+            intensity = {
+                "product": product,
+                "production": present(production),
+                "direct": present(self.direct / production, INTENSITY_PLACES),
+            }
+        return {
+            "lines": self.lines,
+            "direct": present(self.direct),
+            "indirect": present(self.indirect),
+            "total": present(self.direct + self.indirect),
+            "by_category": {c: present(v) for c, v in self.by_category.items()},
+            "production": {p: present(v) for p, v in sorted(self.produced.items())},
+            "intensity": intensity,
+        }
 
 
 @dataclass(slots=True)
@@ -107,6 +156,12 @@ class Calculation:
     totals: Totals
     intensity_product: str | None
     production: Decimal
+    #: Figures per production unit (lines that name a ``unit``), in order of first appearance.
+    units: dict[str, UnitTotals] = field(default_factory=dict)
+
+    def units_json(self) -> dict[str, Any]:
+        """Per production unit: emissions, production and the unit's direct intensity (see :class:`UnitTotals`)."""
+        return {name: figures.as_json(self.intensity_product) for name, figures in self.units.items()}
 
     def intensity(self) -> dict[str, Any] | None:
         if self.intensity_product is None or self.production <= ZERO:
@@ -147,6 +202,7 @@ class Calculation:
                 "gwp": self.methodology.gwp_set,
                 "totals": self.totals_json(),
                 "intensity": self.intensity(),
+                "units": self.units_json(),
             }
 
     def as_json(self) -> dict[str, Any]:
@@ -160,6 +216,7 @@ class Calculation:
                 "lines": [line.as_json() for line in self.lines],
                 "totals": self.totals_json(),
                 "intensity": self.intensity(),
+                "units": self.units_json(),
             }
 
 
@@ -283,6 +340,7 @@ def _calculate(
     totals = Totals()
     by_category, by_gas = totals.by_category, totals.by_gas
     produced: dict[str, Decimal] = {}
+    units: dict[str, UnitTotals] = {}
 
     for index, line in enumerate(lines):
         pointer = f"/lines/{index}"
@@ -330,6 +388,19 @@ def _calculate(
             month = _integer(month, f"{pointer}/month", 1, 12, errors)
             if month is None:
                 continue
+        unit = line.get("unit")
+        if unit is not None and (
+            not isinstance(unit, str) or len(unit) > UNIT_MAX_LENGTH or not _UNIT.match(unit)
+        ):
+            errors.append(
+                FieldError(
+                    f"{pointer}/unit",
+                    "invalid_type",
+                    f"unit must be a production unit code: letters, digits, '_', '.', '-', at most "
+                    f"{UNIT_MAX_LENGTH} characters, starting with a letter or digit",
+                )
+            )
+            continue
         reader = LineReader(line, pointer, methodology, context, [], missing=[])
         try:
             outcome = found.function(reader, methodology)
@@ -360,9 +431,20 @@ def _calculate(
             parameters,
             reader.uses_defaults,
         )
+        figures = None
+        if unit is not None:
+            result.unit = unit
+            figures = units.get(unit)
+            if figures is None:
+                figures = units[unit] = UnitTotals()
+            figures.lines += 1
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity
             produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity
+            if figures is not None:
+                figures.produced[outcome.product] = (
+                    figures.produced.get(outcome.product, ZERO) + outcome.quantity
+                )
         else:
             _account(result, outcome, gwp_cf4, gwp_c2f6)
             category = found.category
@@ -373,6 +455,8 @@ def _calculate(
             totals.biogenic_co2 += result.biogenic_co2
             if result.uses_defaults:
                 totals.default_co2e += result.co2e
+            if figures is not None:
+                figures.by_category[category] += result.co2e
         results.append(result)
 
     if errors:
@@ -384,7 +468,14 @@ def _calculate(
     _assign_refs(results, refs)
     product = _intensity_product(methodology, sector, produced)
     return Calculation(
-        methodology, sector, year, results, totals, product, produced.get(product, ZERO) if product else ZERO
+        methodology,
+        sector,
+        year,
+        results,
+        totals,
+        product,
+        produced.get(product, ZERO) if product else ZERO,
+        units,
     )
 
 

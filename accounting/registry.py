@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from accounting.methodologies import Methodology
 
 #: Fields every line may carry, whatever its kind.
-COMMON_FIELDS = frozenset({"ref", "source", "month"})
+COMMON_FIELDS = frozenset({"ref", "source", "month", "unit"})
 
 #: Emission categories (SPEC §4); a ``production`` line has none.
 CATEGORIES = ("combustion", "process", "indirect_electricity", "indirect_heat")
