@@ -277,7 +277,9 @@ class LineResultOutput(serializers.Serializer):
     parameters = serializers.DictField(child=ParameterOutput(), help_text="every value used, by field path")
     product = serializers.CharField(required=False, help_text="production lines")
     quantity = DecimalString(required=False, help_text="production lines: tonnes")
-    unit = serializers.CharField(required=False, help_text="the production unit the line belongs to, if given")
+    unit = serializers.CharField(
+        required=False, help_text="the production unit the line belongs to, if given"
+    )
 
 
 @extend_schema_field(LineResultOutput(many=True))
