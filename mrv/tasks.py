@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from mrv.services import background
+from mrv.services.allocation import batch_run, run_fail, run_start
 from mrv.services.audit import audit_checkpoint as audit_checkpoint_make
 from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
 from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
@@ -139,3 +140,43 @@ def import_lines(self: ImportTask, job_id: int) -> str:
     """Import the line file of import job ``job_id`` (``POST .../lines/import/?background=true``), on
     the import queue (``MRV_IMPORT_QUEUE``)."""
     return import_job_run(job_id=job_id, retries=self.request.retries or 0)
+
+
+class AllocationTask(JobTask):
+    abstract = True
+
+    @staticmethod
+    def fail_job(job_id: int, code: str, reason: str) -> bool:
+        return run_fail(run_id=job_id, reason=reason)
+
+
+@shared_task(
+    bind=True,
+    base=AllocationTask,
+    name=background.RUN_ALLOCATION,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+)
+def allocation_run(self: AllocationTask, run_id: int) -> str:
+    """Start pre-allocation or finalisation run ``run_id``: publish one task per batch of facilities."""
+    return run_start(run_id=run_id)
+
+
+@shared_task(
+    bind=True,
+    base=AllocationTask,
+    name=background.ALLOCATE_BATCH,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+    soft_time_limit=settings.MRV_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.MRV_TASK_TIME_LIMIT,
+)
+def allocation_batch(self: AllocationTask, run_id: int, index: int) -> str:
+    """Allocate one batch of facilities of run ``run_id`` (idempotent: counted once)."""
+    return batch_run(run_id=run_id, index=index)

@@ -22,6 +22,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Concat
 
 from mrv.models import (
+    Allocation,
+    AllocationPlan,
+    AllocationRun,
     AuditEvent,
     Facility,
     ImportJob,
@@ -30,6 +33,7 @@ from mrv.models import (
     Organisation,
     Report,
     ReportRevision,
+    Surrender,
     VerificationJob,
 )
 from mrv.selectors.plain import fetch_one
@@ -188,3 +192,43 @@ def jobs_visible_to(user: AbstractBaseUser) -> QuerySet[VerificationJob]:
     if found.role == VERIFIER:
         return jobs.filter(verification_body_id=found.organisation_id)
     return jobs.filter(revision__report__facility__operator_id=found.organisation_id)
+
+
+# -- allocation and compliance (SPEC §11) ------------------------------------------------------------
+def allocation_plans_visible_to(user: AbstractBaseUser) -> QuerySet[AllocationPlan]:
+    """Allocation plans are the competent authority's working data: a regulator sees them, nobody else."""
+    return AllocationPlan.objects.all() if role_of(user) == REGULATOR else AllocationPlan.objects.none()
+
+
+def allocation_runs_visible_to(user: AbstractBaseUser) -> QuerySet[AllocationRun]:
+    """The pre-allocation and finalisation runs requested within the regulator's own organisation."""
+    found = membership(user)
+    if found is None or found.role != REGULATOR:
+        return AllocationRun.objects.none()
+    return AllocationRun.objects.select_related("plan").filter(
+        requested_by__membership__organisation_id=found.organisation_id
+    )
+
+
+def allocation_facilities_in_scope(user: AbstractBaseUser) -> QuerySet[Facility]:
+    """The facilities a pre-allocation or finalisation requested by ``user`` runs over: those the user
+    sees (a provincial regulator's province, once scoped)."""
+    return facilities_visible_to(user) if role_of(user) == REGULATOR else Facility.objects.none()
+
+
+def compliance_facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
+    """Whose allocations, compliance balance and surrenders ``user`` sees: an operator its facilities', a
+    regulator those it oversees; a verifier none (compliance is not part of verification)."""
+    if role_of(user) not in (OPERATOR, REGULATOR):
+        return Facility.objects.none()
+    return facilities_visible_to(user)
+
+
+def allocations_visible_to(user: AbstractBaseUser) -> QuerySet[Allocation]:
+    return Allocation.objects.select_related("plan").filter(
+        facility__in=compliance_facilities_visible_to(user), plan__status=AllocationPlan.Status.PUBLISHED
+    )
+
+
+def surrenders_visible_to(user: AbstractBaseUser) -> QuerySet[Surrender]:
+    return Surrender.objects.filter(facility__in=compliance_facilities_visible_to(user))
