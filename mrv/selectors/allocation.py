@@ -55,9 +55,12 @@ def allocated_by_facility(plan: AllocationPlan | None, facility_ids: Sequence[in
     rows = (
         Allocation.objects.filter(plan=plan, facility_id__in=facility_ids)
         .values("facility_id")
-        .annotate(final=Sum("final"), pre=Sum("preallocated"), finals=Count("final"))
+        .annotate(final_sum=Sum("final"), pre_sum=Sum("preallocated"), finals=Count("final"))
     )
-    return {row["facility_id"]: (row["final"] if row["finals"] else row["pre"]) or Decimal(0) for row in rows}
+    return {
+        row["facility_id"]: (row["final_sum"] if row["finals"] else row["pre_sum"]) or Decimal(0)
+        for row in rows
+    }
 
 
 def compliance_rows(*, facilities: Sequence[Facility], year: int, today: date) -> list[dict[str, Any]]:
