@@ -77,7 +77,7 @@ def _check_due(year: int, surrender_due: date) -> None:
                 {
                     "pointer": "/surrender_due",
                     "code": "out_of_range",
-                    "detail": "surrender_due falls after the compliance year it closes",
+                    "detail": "surrender_due must fall after the compliance year it closes",
                 }
             ],
         )
@@ -120,18 +120,15 @@ def _locked(plan: AllocationPlan) -> AllocationPlan:
     return AllocationPlan.objects.select_for_update().get(pk=plan.pk)
 
 
-def _require_draft(plan: AllocationPlan, doing: str) -> None:
+def _require_draft(plan: AllocationPlan) -> None:
     if plan.status != Status.DRAFT:
-        raise Conflict(
-            f"allocation plan {plan.code} is published and immutable: it cannot be {doing}; "
-            "a change is a new plan"
-        )
+        raise Conflict(f"allocation plan {plan.code} is published and immutable: a change is a new plan")
 
 
 @transaction.atomic
 def plan_update(*, by: AbstractBaseUser, plan: AllocationPlan, **changes: Any) -> AllocationPlan:
     plan = _locked(plan)
-    _require_draft(plan, "changed")
+    _require_draft(plan)
     if "rules" in changes:
         changes["rules"] = _clean_rules(changes["rules"])
     if "code" in changes and AllocationPlan.objects.filter(code=changes["code"]).exclude(pk=plan.pk).exists():
@@ -150,7 +147,7 @@ def plan_update(*, by: AbstractBaseUser, plan: AllocationPlan, **changes: Any) -
 @transaction.atomic
 def plan_delete(*, by: AbstractBaseUser, plan: AllocationPlan) -> None:
     plan = _locked(plan)
-    _require_draft(plan, "deleted")
+    _require_draft(plan)
     _audit_plan(by=by, action="allocation_plan.delete", plan=plan)
     plan.delete()
 
@@ -158,7 +155,7 @@ def plan_delete(*, by: AbstractBaseUser, plan: AllocationPlan) -> None:
 @transaction.atomic
 def plan_publish(*, by: AbstractBaseUser, plan: AllocationPlan) -> AllocationPlan:
     plan = _locked(plan)
-    _require_draft(plan, "published again")
+    _require_draft(plan)
     if AllocationPlan.objects.filter(year=plan.year, status=Status.PUBLISHED).exists():
         raise Conflict(f"an allocation plan for {plan.year} is already published: one plan per year")
     plan.status = Status.PUBLISHED
