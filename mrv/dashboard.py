@@ -9,8 +9,9 @@ from django.utils.translation import gettext, gettext_noop
 
 from mrv import i18n
 from mrv.models import Organisation
+from mrv.selectors.allocation import allocation_panel
 from mrv.selectors.dashboard import dashboard
-from mrv.selectors.scoping import REGULATOR, membership
+from mrv.selectors.scoping import REGULATOR, compliance_facilities_visible_to, membership
 
 #: How each kind of organisation is named on the page that refuses its users.
 KIND_NAMES = {
@@ -30,6 +31,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     context = dashboard(year=year)
     if context.get("precision"):
         context["precision"] = i18n.translate(context["precision"])
+    if context.get("year"):
+        context["allocation"] = allocation_panel(
+            facilities=compliance_facilities_visible_to(request.user), year=context["year"]
+        )
     return render(request, "mrv/dashboard.html", context)
 
 

@@ -502,7 +502,8 @@ DASHBOARD = (
 #: Allocation and compliance (mrv/domain/allocation.py, mrv/services/allocation.py) and the line's unit.
 ALLOCATION = (
     gettext_noop(
-        "unit must be a production unit code: letters, digits, '_', '.', '-', at most {max} characters, starting with a letter or digit"
+        "unit must be a production unit code: letters, digits, '_', '.', '-', at most {max} characters, "
+        "starting with a letter or digit"
     ),
     gettext_noop("expected a decimal number"),
     gettext_noop("must be greater than 0"),
@@ -529,7 +530,8 @@ ALLOCATION = (
     gettext_noop("another allocation plan has this code"),
     gettext_noop("surrender at least one allowance or offset"),
     gettext_noop(
-        "offsets may cover at most {limit} allowances of this year's obligation of {figure} in total; {count} are already surrendered"
+        "offsets may cover at most {limit} allowances of this year's obligation of {figure} in total; "
+        "{count} are already surrendered"
     ),
 )
 

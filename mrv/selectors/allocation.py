@@ -140,3 +140,38 @@ def allocation_aggregates(*, facilities: Any, year: int, today: date) -> dict[st
         "results": [groups[key] for key in sorted(groups)],
         "deficit": [row for row in rows if row["status"] == rules.DEFICIT],
     }
+
+
+def allocation_panel(*, facilities: Any, year: int) -> dict[str, Any] | None:
+    """The dashboard's allocation panel for ``year`` (None when no plan is published for it): the
+    aggregates of :func:`allocation_aggregates` with whole-allowance figures for display."""
+    from mrv.selectors.dashboard import province_label
+
+    plan = published_plan(year)
+    if plan is None:
+        return None
+    answer = allocation_aggregates(facilities=facilities, year=year, today=timezone.localdate())
+
+    def shown(value: Decimal | None) -> str:
+        return "" if value is None else f"{rules.whole(value):,}"
+
+    return {
+        "plan": plan.code,
+        "illustrative": plan.illustrative,
+        "surrender_due": plan.surrender_due,
+        "groups": [
+            {
+                **group,
+                "province_label": province_label(group["province"]),
+                **{
+                    f"{name}_shown": shown(group[name])
+                    for name in ("allocated", "verified_direct", "difference")
+                },
+            }
+            for group in answer["results"]
+        ],
+        "deficit": [
+            {**row, "province_label": province_label(row["province"]), "balance_shown": shown(row["balance"])}
+            for row in answer["deficit"]
+        ],
+    }

@@ -174,8 +174,11 @@ def _scope(run: AllocationRun) -> Any:
 
 
 @transaction.atomic
-def run_create(*, by: AbstractBaseUser, plan: AllocationPlan, kind: str) -> AllocationRun:
-    """A pre-allocation or finalisation of ``plan`` over the facilities in ``by``'s scope, enqueued."""
+def run_create(
+    *, by: AbstractBaseUser, plan: AllocationPlan, kind: str, enqueue: bool = True
+) -> AllocationRun:
+    """A pre-allocation or finalisation of ``plan`` over the facilities in ``by``'s scope, enqueued
+    (``enqueue=False``: the caller runs it, :func:`run_inline`)."""
     if plan.status != Status.PUBLISHED:
         raise Conflict(f"allocation plan {plan.code} is a draft: publish it before allocating under it")
     run = AllocationRun.objects.create(plan=plan, kind=kind, requested_by=by)
@@ -187,11 +190,20 @@ def run_create(*, by: AbstractBaseUser, plan: AllocationPlan, kind: str) -> Allo
         organisation=_organisation(by),
         data={"plan": plan.code, "year": plan.year},
     )
-    background.enqueue_on_commit(background.RUN_ALLOCATION, run.pk)
+    if enqueue:
+        background.enqueue_on_commit(background.RUN_ALLOCATION, run.pk)
     return run
 
 
-def run_start(*, run_id: int) -> str:
+def run_inline(*, run_id: int) -> AllocationRun:
+    """Do run ``run_id`` here, batch after batch (demo data, tests, the embedded mode without workers)."""
+    run_start(run_id=run_id, publish=False)
+    for index in range(len(AllocationRun.objects.get(pk=run_id).ranges)):
+        batch_run(run_id=run_id, index=index)
+    return AllocationRun.objects.get(pk=run_id)
+
+
+def run_start(*, run_id: int, publish: bool = True) -> str:
     """Split the run's facilities into batches and publish one task per batch (idempotent: a run
     delivered again publishes again only the batches not done)."""
     with transaction.atomic():
@@ -209,7 +221,7 @@ def run_start(*, run_id: int) -> str:
                 run.status, run.completed_at = RunStatus.COMPLETED, timezone.now()
             run.save()
         pending = [index for index in range(len(run.ranges)) if index not in run.done]
-    for index in pending:
+    for index in pending if publish else ():
         background.publish(background.ALLOCATE_BATCH, run.pk, index)
     return f"{len(pending)} batch(es)"
 

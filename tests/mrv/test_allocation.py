@@ -123,11 +123,7 @@ def run_now(world: World, plan: dict[str, Any], kind: str) -> AllocationRun:
     exercised by the idempotency test)."""
     answer = world.client("regulator").post(f"/api/v1/allocation-plans/{plan['id']}/{kind}/")
     assert answer.status_code == 202, answer.content
-    run_id = answer.json()["id"]
-    services.run_start(run_id=run_id)
-    for index in range(len(AllocationRun.objects.get(pk=run_id).ranges)):
-        services.batch_run(run_id=run_id, index=index)
-    return AllocationRun.objects.get(pk=run_id)
+    return services.run_inline(run_id=answer.json()["id"])
 
 
 def figures(facility: Any, year: int) -> dict[str, tuple[Any, Any]]:
