@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 
-BENCHES = ["engine", "http", "reports", "verification", "aggregates", "auth", "documents"]
+BENCHES = ["engine", "http", "reports", "verification", "aggregates", "auth", "documents", "allocation"]
 
 
 def main(argv: list[str]) -> int:

@@ -263,6 +263,10 @@ def _allocate(run: AllocationRun, facilities: list[Facility]) -> int:
     for row in Allocation.objects.filter(plan=plan, facility_id__in=ids):
         existing.setdefault(row.facility_id, {})[row.unit] = row
     changed = 0
+    field, basis_field = ("final", "final_basis") if finalising else ("preallocated", "preallocation_basis")
+    created: list[Allocation] = []
+    updated: list[Allocation] = []
+    events: list[tuple[Facility, dict[str, dict[str, Any]]]] = []
     for facility in facilities:
         if facility.pk not in verified:
             continue  # no verified report of the year: nothing to allocate from (yet)
@@ -282,25 +286,32 @@ def _allocate(run: AllocationRun, facilities: list[Facility]) -> int:
             row = rows.get(unit)
             if row is None:
                 row = Allocation(plan=plan, facility=facility, unit=unit, product=product, method=method)
-            field, basis_field = (
-                ("final", "final_basis") if finalising else ("preallocated", "preallocation_basis")
-            )
-            if row.pk is not None and getattr(row, field) == value and getattr(row, basis_field) == basis:
+                created.append(row)
+            elif getattr(row, field) == value and getattr(row, basis_field) == basis:
                 continue
+            else:
+                updated.append(row)
             setattr(row, field, value)
             setattr(row, basis_field, basis)
-            row.save()
             touched[unit] = _figures(row)
         if touched:
             changed += len(touched)
-            audit_record(
-                actor=run.requested_by,
-                action="allocation.finalise" if finalising else "allocation.preallocate",
-                object_type="allocation_plan",
-                object_id=plan.pk,
-                facility=facility,
-                data={"plan": plan.code, "year": plan.year, "run": run.pk, "units": touched},
-            )
+            events.append((facility, touched))
+    # the batch's rows in two statements, then an audit event per facility whose allocation changed
+    Allocation.objects.bulk_create(created)
+    now = timezone.now()
+    for row in updated:
+        row.updated_at = now
+    Allocation.objects.bulk_update(updated, [field, basis_field, "updated_at"])
+    for facility, touched in events:
+        audit_record(
+            actor=run.requested_by,
+            action="allocation.finalise" if finalising else "allocation.preallocate",
+            object_type="allocation_plan",
+            object_id=plan.pk,
+            facility=facility,
+            data={"plan": plan.code, "year": plan.year, "run": run.pk, "units": touched},
+        )
     if finalising:
         compliance_refresh(by=run.requested_by, facilities=facilities, year=plan.year)
     return changed
@@ -354,14 +365,22 @@ def compliance_refresh(*, by: AbstractBaseUser | None, facilities: list[Facility
         )
     )
     by_id = {facility.pk: facility for facility in facilities}
-    changed = 0
+    new: list[ComplianceStatus] = []
+    moved: list[ComplianceStatus] = []
+    events = []
     for row in rows:
         before = known.get(row["facility"])
         if before == row["status"]:
             continue
-        ComplianceStatus.objects.update_or_create(
-            facility_id=row["facility"], year=year, defaults={"status": row["status"]}
+        target = new if before is None else moved
+        target.append(ComplianceStatus(facility_id=row["facility"], year=year, status=row["status"]))
+        events.append((row, before))
+    ComplianceStatus.objects.bulk_create(new)
+    for record in moved:
+        ComplianceStatus.objects.filter(facility_id=record.facility_id, year=year).update(
+            status=record.status, changed_at=timezone.now()
         )
+    for row, before in events:
         audit_record(
             actor=by,
             action="compliance.status",
@@ -370,8 +389,7 @@ def compliance_refresh(*, by: AbstractBaseUser | None, facilities: list[Facility
             facility=by_id[row["facility"]],
             data={"year": year, "from": before, "to": row["status"], "balance": row["balance"]},
         )
-        changed += 1
-    return changed
+    return len(events)
 
 
 @transaction.atomic
