@@ -25,7 +25,7 @@ from mrv.models import Allocation, AllocationPlan, AllocationRun, ComplianceStat
 from mrv.selectors import allocation as selectors
 from mrv.selectors.scoping import allocation_facilities_in_scope, membership
 from mrv.services import background
-from mrv.services.audit import audit_record
+from mrv.services.audit import audit_record, audit_record_many
 
 Status = AllocationPlan.Status
 RunStatus = AllocationRun.Status
@@ -303,15 +303,19 @@ def _allocate(run: AllocationRun, facilities: list[Facility]) -> int:
     for row in updated:
         row.updated_at = now
     Allocation.objects.bulk_update(updated, [field, basis_field, "updated_at"])
-    for facility, touched in events:
-        audit_record(
-            actor=run.requested_by,
-            action="allocation.finalise" if finalising else "allocation.preallocate",
-            object_type="allocation_plan",
-            object_id=plan.pk,
-            facility=facility,
-            data={"plan": plan.code, "year": plan.year, "run": run.pk, "units": touched},
-        )
+    audit_record_many(
+        [
+            {
+                "actor": run.requested_by,
+                "action": "allocation.finalise" if finalising else "allocation.preallocate",
+                "object_type": "allocation_plan",
+                "object_id": plan.pk,
+                "facility": facility,
+                "data": {"plan": plan.code, "year": plan.year, "run": run.pk, "units": touched},
+            }
+            for facility, touched in events
+        ]
+    )
     if finalising:
         compliance_refresh(by=run.requested_by, facilities=facilities, year=plan.year)
     return changed
@@ -380,15 +384,19 @@ def compliance_refresh(*, by: AbstractBaseUser | None, facilities: list[Facility
         ComplianceStatus.objects.filter(facility_id=record.facility_id, year=year).update(
             status=record.status, changed_at=timezone.now()
         )
-    for row, before in events:
-        audit_record(
-            actor=by,
-            action="compliance.status",
-            object_type="compliance",
-            object_id=f"{row['facility']}:{year}",
-            facility=by_id[row["facility"]],
-            data={"year": year, "from": before, "to": row["status"], "balance": row["balance"]},
-        )
+    audit_record_many(
+        [
+            {
+                "actor": by,
+                "action": "compliance.status",
+                "object_type": "compliance",
+                "object_id": f"{row['facility']}:{year}",
+                "facility": by_id[row["facility"]],
+                "data": {"year": year, "from": before, "to": row["status"], "balance": row["balance"]},
+            }
+            for row, before in events
+        ]
+    )
     return len(events)
 
 

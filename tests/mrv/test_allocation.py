@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from mrv.models import ActivityLine, Allocation, AllocationPlan, AllocationRun, AuditEvent, Membership, Report
 from mrv.services import allocation as services
+from mrv.services.audit import audit_chain_verify
 from mrv.services.facilities import facility_create
 from mrv.services.reports import report_create, report_submit
 from mrv.services.verification import checks_run, finding_acknowledge, job_claim, opinion_issue
@@ -393,6 +394,9 @@ def test_aggregates_by_sector_and_province_with_exports_that_keep_formulas_inert
     )
     plan = published(world, plan_body(2024, INTENSITY, due=PAST_DUE))
     run_now(world, plan, "finalise")
+    # two facilities in one batch: their events appended together (audit_record_many), chained as one by one
+    assert AuditEvent.objects.filter(action="allocation.finalise").count() == 2
+    assert list(audit_chain_verify()) == []
     client = world.client("regulator")
     answer = client.get("/api/v1/aggregates/allocation/?year=2024").json()
     cement = next(row for row in answer["results"] if row["sector"] == "cement")
