@@ -128,6 +128,19 @@ class AllocationRunOutput(serializers.Serializer):
         return len(run.done)
 
 
+class AllocationBasisOutput(serializers.Serializer):
+    """What an allocation was computed from: the verified revision and its figures, and the exact result."""
+
+    year = serializers.IntegerField(help_text="the year of the verified report used")
+    revision = serializers.IntegerField(help_text="the verified revision's id")
+    direct = DecimalString(required=False, help_text="the unit's verified direct emissions, tCO2e")
+    exact = DecimalString(required=False, help_text="the allocation before rounding to whole allowances")
+    output = DecimalString(required=False, help_text="intensity_benchmark: the unit's output, t")
+    benchmark = DecimalString(required=False, help_text="intensity_benchmark: tCO2/t")
+    factors = serializers.DictField(child=DecimalString(), required=False)
+    absent = serializers.BooleanField(required=False, help_text="the unit is absent from the verified report")
+
+
 class AllocationOutput(serializers.Serializer):
     plan = serializers.CharField(source="plan.code")
     year = serializers.IntegerField(source="plan.year")
@@ -138,8 +151,8 @@ class AllocationOutput(serializers.Serializer):
     preallocated = DecimalString(allow_null=True, help_text="whole allowances")
     final = DecimalString(allow_null=True, help_text="whole allowances")
     adjustment = serializers.SerializerMethodField(help_text="final - preallocated (whole allowances)")
-    preallocation_basis = serializers.DictField(allow_null=True)
-    final_basis = serializers.DictField(allow_null=True)
+    preallocation_basis = AllocationBasisOutput(allow_null=True)
+    final_basis = AllocationBasisOutput(allow_null=True)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_adjustment(self, row: Allocation) -> str | None:
