@@ -457,3 +457,28 @@ def test_finalisation_through_real_workers_is_idempotent(tx_world: World, worker
     assert (
         AuditEvent.objects.filter(action__in=["allocation.finalise", "compliance.status"]).count() == events
     )
+
+
+@pytest.mark.django_db
+def test_the_dashboard_panel_shows_allocated_against_verified_and_the_deficit_in_english_and_chinese(
+    world: World, client: Any
+) -> None:
+    verified_report(
+        world.facility_a,
+        2024,
+        unit_lines(None, clinker="18000", fuel_gj="10000"),
+        operator=world.operator_a.user,
+    )
+    plan = published(world, plan_body(2024, VERIFIED_EMISSIONS, due=PAST_DUE, illustrative=True))
+    run_now(world, plan, "finalise")
+    client.force_login(world.regulator.user)
+    page = client.get("/dashboard/?year=2024", HTTP_HOST="localhost").content.decode()
+    assert 'id="allocation"' in page and "Allocation plan test-2024" in page
+    assert 'id="illustrative"' in page
+    # cement in Jiangsu: allocated 10,000 = verified 10,000 (verified-emissions rule); nothing surrendered: deficit
+    assert 'data-exact="10000">10,000</td>' in page
+    assert f'<tr data-facility="{world.facility_a.pk}"><td>Cement plant A</td>' in page
+    assert 'data-exact="-10000">-10,000</td>' in page
+    chinese = client.get("/dashboard/?year=2024", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    text = chinese.content.decode()
+    assert "2024 年配额分配与履约" in text and "示例方案" in text and "存在清缴缺口的设施" in text
