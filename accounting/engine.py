@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from accounting import methodologies
 from accounting import uncertainty as propagation
 from accounting.errors import FieldError, InvalidInput, UnknownMethodology
+from accounting.fields import UNIT_MAX_LENGTH, UNIT_PATTERN
 from accounting.lines import Context, Emission, LineInvalid, LineReader, Parameter, Production, escape
 from accounting.methodologies import GASES, Methodology
 from accounting.numbers import CONTEXT, INTENSITY_PLACES, ZERO, NumberError, parse_decimal, present, round_to
@@ -32,6 +34,7 @@ MAX_LINES = 10_000
 MAX_ERRORS = 200
 MAX_REF_LENGTH = 64
 TOP_LEVEL_FIELDS = frozenset({"methodology", "methodology_version", "sector", "year", "lines"})
+_UNIT = re.compile(UNIT_PATTERN)
 
 
 @dataclass(slots=True)
@@ -52,6 +55,8 @@ class LineResult:
     production: Decimal | None = None
     #: The uncertainty the line states (None: it states none).
     uncertainty: Stated | None = None
+    #: The production unit the line belongs to (``unit`` of the line), if any.
+    unit: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
@@ -80,7 +85,51 @@ class LineResult:
         if self.uncertainty is not None:
             body["uncertainty_percent"] = self.uncertainty.shown
             body["uncertainty"] = self.uncertainty.as_json()
+        if self.unit is not None:
+            body["unit"] = self.unit
         return body
+
+
+@dataclass(slots=True)
+class UnitTotals:
+    """The figures of one production unit: its lines' emissions and production.
+
+    Intensity of a unit (decision): the unit's direct emissions (combustion + process, tCO2e) divided by
+    the unit's production of the calculation's intensity product (clinker t for cement, crude steel t
+    for steel, liquid aluminium t for aluminium: the methodology's ``[products]``); none when the unit
+    produced none of it. Indirect emissions are given beside it but are not in the intensity.
+    """
+
+    by_category: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, ZERO))
+    produced: dict[str, Decimal] = field(default_factory=dict)
+    lines: int = 0
+
+    @property
+    def direct(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c in DIRECT_CATEGORIES), ZERO)
+
+    @property
+    def indirect(self) -> Decimal:
+        return sum((self.by_category[c] for c in CATEGORIES if c not in DIRECT_CATEGORIES), ZERO)
+
+    def as_json(self, product: str | None) -> dict[str, Any]:
+        production = self.produced.get(product, ZERO) if product is not None else ZERO
+        intensity = None
+        if product is not None and production > ZERO:
+            intensity = {
+                "product": product,
+                "production": present(production),
+                "direct": present(self.direct / production, INTENSITY_PLACES),
+            }
+        return {
+            "lines": self.lines,
+            "direct": present(self.direct),
+            "indirect": present(self.indirect),
+            "total": present(self.direct + self.indirect),
+            "by_category": {c: present(v) for c, v in self.by_category.items()},
+            "production": {p: present(v) for p, v in sorted(self.produced.items())},
+            "intensity": intensity,
+        }
 
 
 @dataclass(slots=True)
@@ -116,6 +165,12 @@ class Calculation:
     production: Decimal
     #: Whether any line states an uncertainty (the totals then carry theirs).
     has_uncertainty: bool = False
+    #: Figures per production unit (lines that name a ``unit``), in order of first appearance.
+    units: dict[str, UnitTotals] = field(default_factory=dict)
+
+    def units_json(self) -> dict[str, Any]:
+        """Per production unit: emissions, production and the unit's direct intensity (see :class:`UnitTotals`)."""
+        return {name: figures.as_json(self.intensity_product) for name, figures in self.units.items()}
 
     def intensity(self) -> dict[str, Any] | None:
         if self.intensity_product is None or self.production <= ZERO:
@@ -202,6 +257,7 @@ class Calculation:
                 "gwp": self.methodology.gwp_set,
                 "totals": self.totals_json(),
                 "intensity": self.intensity(),
+                "units": self.units_json(),
             }
 
     def as_json(self) -> dict[str, Any]:
@@ -215,6 +271,7 @@ class Calculation:
                 "lines": [line.as_json() for line in self.lines],
                 "totals": self.totals_json(),
                 "intensity": self.intensity(),
+                "units": self.units_json(),
             }
 
 
@@ -340,6 +397,7 @@ def _calculate(
     by_category, by_gas = totals.by_category, totals.by_gas
     produced: dict[str, Decimal] = {}
     has_uncertainty = False
+    units: dict[str, UnitTotals] = {}
 
     for index, line in enumerate(lines):
         pointer = f"/lines/{index}"
@@ -391,6 +449,19 @@ def _calculate(
         raw_uncertainty = line.get("uncertainty")
         if raw_uncertainty is not None:  # only emission lines allow the field (registry.EMISSION_FIELDS)
             stated = propagation.read(raw_uncertainty, f"{pointer}/uncertainty", found.kind, errors)
+        unit = line.get("unit")
+        if unit is not None and (
+            not isinstance(unit, str) or len(unit) > UNIT_MAX_LENGTH or not _UNIT.match(unit)
+        ):
+            errors.append(
+                FieldError(
+                    f"{pointer}/unit",
+                    "invalid_type",
+                    f"unit must be a production unit code: letters, digits, '_', '.', '-', at most "
+                    f"{UNIT_MAX_LENGTH} characters, starting with a letter or digit",
+                )
+            )
+            continue
         reader = LineReader(line, pointer, methodology, context, [], missing=[])
         try:
             outcome = found.function(reader, methodology)
@@ -424,9 +495,20 @@ def _calculate(
         if stated is not None:
             result.uncertainty = stated
             has_uncertainty = True
+        figures = None
+        if unit is not None:
+            result.unit = unit
+            figures = units.get(unit)
+            if figures is None:
+                figures = units[unit] = UnitTotals()
+            figures.lines += 1
         if isinstance(outcome, Production):
             result.product, result.production = outcome.product, outcome.quantity
             produced[outcome.product] = produced.get(outcome.product, ZERO) + outcome.quantity
+            if figures is not None:
+                figures.produced[outcome.product] = (
+                    figures.produced.get(outcome.product, ZERO) + outcome.quantity
+                )
         else:
             _account(result, outcome, gwp_cf4, gwp_c2f6)
             category = found.category
@@ -437,6 +519,8 @@ def _calculate(
             totals.biogenic_co2 += result.biogenic_co2
             if result.uses_defaults:
                 totals.default_co2e += result.co2e
+            if figures is not None:
+                figures.by_category[category] += result.co2e
         results.append(result)
 
     if errors:
@@ -456,6 +540,7 @@ def _calculate(
         product,
         produced.get(product, ZERO) if product else ZERO,
         has_uncertainty,
+        units,
     )
 
 

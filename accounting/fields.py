@@ -95,6 +95,24 @@ def choice(name: str, choices: tuple[str, ...], description: str, *, default: st
     return Field(name, CHOICE, description, choices=choices, default=default)
 
 
+#: The production unit a line belongs to (a clinker line, an electrolysis series, a steel process):
+#: a short code of the operator's choosing. Results, totals and intensities are also given per unit,
+#: because allocation is per unit. Any line kind may carry it (:data:`COMMON`).
+UNIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+UNIT_MAX_LENGTH = 32
+UNIT = Field(
+    "unit",
+    LABEL,
+    "production unit the line belongs to (e.g. kiln-1, potline-A, bof-1): letters, digits, '_', '.', '-', "
+    f"at most {UNIT_MAX_LENGTH} characters; results and intensities are also given per unit",
+)
+#: Fields every line kind may carry besides ``source`` (``registry.COMMON_FIELDS``), as declared to clients.
+COMMON = (
+    Field("ref", LABEL, "your reference for the line"),
+    Field("month", LABEL, "for monthly lines (1-12)"),
+    UNIT,
+)
+
 MASS = ("t",)
 PER_TONNE = ("tCO2/t",)
 DIRECTION = choice(

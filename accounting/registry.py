@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from accounting.methodologies import Methodology
 
 #: Fields every line may carry, whatever its kind.
-COMMON_FIELDS = frozenset({"ref", "source", "month"})
+COMMON_FIELDS = frozenset({"ref", "source", "month", "unit"})
 #: Fields the engine (not the method) reads on every emission line (a category other than None): the
 #: line's stated uncertainty (:mod:`accounting.uncertainty`).
 EMISSION_FIELDS = frozenset({"uncertainty"})

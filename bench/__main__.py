@@ -21,6 +21,7 @@ BENCHES = [
     "documents",
     "evidence",
     "webhooks",
+    "allocation",
 ]
 
 

@@ -39,7 +39,7 @@ from mrv.services.reports import report_create
 from mrv.services.users import user_create_with_token
 user, token = user_create_with_token(username="bench-ev", role="operator", organisation_name="Bench Evidence Co")
 regulator, _ = user_create_with_token(username="bench-reg", role="regulator", organisation_name="Bench Authority")
-facility = facility_create(by=regulator, name="Bench kiln", operator=user.membership.organisation,
+facility = facility_create(by=regulator, name="Bench kiln", operator=user.memberships.get().organisation,
                            sector="cement", province="CN-JS")
 lines = [{"ref": "coal", "source": "fuel_combustion", "fuel": "bituminous_coal",
           "quantity": {"value": "1000", "unit": "t"}}]

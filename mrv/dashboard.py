@@ -12,11 +12,13 @@ from django.utils.translation import gettext, gettext_noop
 
 from mrv import i18n
 from mrv.models import Membership, Organisation
+from mrv.selectors.allocation import allocation_panel
 from mrv.selectors.dashboard import dashboard, deposit_panel
 from mrv.selectors.scoping import (
     REGULATOR,
     MembershipNotFound,
     MembershipRequired,
+    compliance_facilities_visible_to,
     jurisdiction_of,
     memberships_of,
     resolve_membership,
@@ -63,6 +65,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         context["deposits"] = deposit_panel(user=request.user, year=context["year"])
     if context.get("precision"):
         context["precision"] = i18n.translate(context["precision"])
+    if context.get("year"):
+        context["allocation"] = allocation_panel(
+            facilities=compliance_facilities_visible_to(request.user), year=context["year"]
+        )
     return render(request, "mrv/dashboard.html", context)
 
 

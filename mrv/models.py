@@ -1097,3 +1097,152 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"certification of {self.revision} by {self.name}"
+
+
+# -- allocation and compliance (SPEC §11) -------------------------------------------------------------
+class AllocationPlan(models.Model):
+    """A compliance year's allocation rules, entered by the regulator: draft, then published and immutable
+    (PostgreSQL/SQLite triggers, migration 0022). ``rules``: ``{PRODUCT: {method, benchmark?: {value,
+    unit}, factors?: {NAME: value}}}`` with exact decimals as text (validated by
+    ``mrv.domain.allocation``). ``illustrative``: the values are examples (demo data), not an
+    authority's published figures."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    code = models.CharField(max_length=64, unique=True)
+    year = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    rules = models.JSONField()
+    preallocation_share = models.DecimalField(max_digits=7, decimal_places=6)
+    offset_limit_share = models.DecimalField(max_digits=7, decimal_places=6)
+    surrender_due = models.DateField()
+    illustrative = models.BooleanField(default=False)
+    digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the canonical content")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["year", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "published"]), name="allocation_plan_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["year"],
+                condition=models.Q(status="published"),
+                name="allocation_plan_one_published_per_year",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(preallocation_share__gte=0, preallocation_share__lte=1)
+                & models.Q(offset_limit_share__gte=0, offset_limit_share__lte=1),
+                name="allocation_plan_shares_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"allocation plan {self.code} ({self.year}, {self.status})"
+
+
+class AllocationRun(models.Model):
+    """One pre-allocation or finalisation of a plan over the facilities in its requester's scope: a
+    Celery job, fanned out in batches of facilities."""
+
+    class Kind(models.TextChoices):
+        PREALLOCATE = "preallocate", "Pre-allocation"
+        FINALISE = "finalise", "Final allocation"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    plan = models.ForeignKey(AllocationPlan, on_delete=models.PROTECT, related_name="runs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    facilities = models.PositiveIntegerField(default=0, help_text="facilities in the requester's scope")
+    ranges = models.JSONField(default=list, help_text="[[first id, last id], ...]: the batches of facilities")
+    done = models.JSONField(default=list, help_text="indices of the batches done")
+    changed = models.PositiveIntegerField(default=0, help_text="allocation rows created or changed")
+    failure_reason = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["enqueued_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk} of {self.plan_id} ({self.status})"
+
+
+class Allocation(models.Model):
+    """Allowances of one facility's production unit under a plan: pre-allocated and final (whole
+    allowances); ``unit`` is empty for a facility whose verified report names no unit making the product."""
+
+    plan = models.ForeignKey(AllocationPlan, on_delete=models.PROTECT, related_name="allocations")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="allocations")
+    unit = models.CharField(max_length=32, blank=True)
+    product = models.CharField(max_length=32)
+    method = models.CharField(max_length=24)
+    preallocated = models.DecimalField(max_digits=20, decimal_places=0, null=True, blank=True)
+    preallocation_basis = models.JSONField(null=True, blank=True)
+    final = models.DecimalField(max_digits=20, decimal_places=0, null=True, blank=True)
+    final_basis = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan_id", "facility_id", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "facility", "unit"], name="allocation_unique_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.facility_id}/{self.unit or '-'}"
+
+
+class Surrender(models.Model):
+    """Allowances and offsets (CCER) surrendered for a facility's compliance year."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="surrenders")
+    year = models.PositiveSmallIntegerField()
+    plan = models.ForeignKey(AllocationPlan, on_delete=models.PROTECT, related_name="surrenders")
+    allowances = models.DecimalField(max_digits=20, decimal_places=0)
+    offsets = models.DecimalField(max_digits=20, decimal_places=0)
+    late = models.BooleanField(default=False, help_text="recorded after the plan's surrender_due")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["facility_id", "year", "recorded_at", "id"]
+        indexes = [models.Index(fields=["facility", "year"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(allowances__gte=0, offsets__gte=0), name="surrender_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"surrender {self.pk} for {self.facility_id}/{self.year}"
+
+
+class ComplianceStatus(models.Model):
+    """A facility's compliance status for a year as last recorded (each change is audited); the API
+    computes the status afresh on every read."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["facility", "year"], name="compliance_status_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id}/{self.year}: {self.status}"

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from mrv.services import background
+from mrv.services.allocation import batch_run, run_fail, run_start
 from mrv.services.audit import audit_checkpoint as audit_checkpoint_make
 from mrv.services.imports import describe, import_job_fail, import_job_run, import_jobs_sweep
 from mrv.services.notifications import (
@@ -189,3 +190,43 @@ def send_deadline_reminders() -> int:
     """Periodic (Celery beat, MRV_REMINDER_INTERVAL_SECONDS): remind of deadlines 7 days and 1 day ahead,
     to facilities that have not met them; safe to run twice, or twice at once. How many were sent."""
     return deadline_reminders_send()
+
+
+class AllocationTask(JobTask):
+    abstract = True
+
+    @staticmethod
+    def fail_job(job_id: int, code: str, reason: str) -> bool:
+        return run_fail(run_id=job_id, reason=reason)
+
+
+@shared_task(
+    bind=True,
+    base=AllocationTask,
+    name=background.RUN_ALLOCATION,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+)
+def allocation_run(self: AllocationTask, run_id: int) -> str:
+    """Start pre-allocation or finalisation run ``run_id``: publish one task per batch of facilities."""
+    return run_start(run_id=run_id)
+
+
+@shared_task(
+    bind=True,
+    base=AllocationTask,
+    name=background.ALLOCATE_BATCH,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+    soft_time_limit=settings.MRV_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.MRV_TASK_TIME_LIMIT,
+)
+def allocation_batch(self: AllocationTask, run_id: int, index: int) -> str:
+    """Allocate one batch of facilities of run ``run_id`` (idempotent: counted once)."""
+    return batch_run(run_id=run_id, index=index)

@@ -128,6 +128,12 @@ def _line_schema(kind: str, methods: list[Method]) -> dict[str, Any]:
             "source": {"type": "string", "enum": [kind]},
             "ref": {"type": "string", "maxLength": 64, "description": "your reference for the line"},
             "month": {"type": "integer", "minimum": 1, "maximum": 12, "description": "for monthly lines"},
+            "unit": {
+                "type": "string",
+                "pattern": fields.UNIT_PATTERN,
+                "maxLength": fields.UNIT_MAX_LENGTH,
+                "description": fields.UNIT.description,
+            },
             **body["properties"],
         },
         "required": ["source", *body.get("required", ())],

@@ -150,6 +150,7 @@ def report_summary(report: Report, revision: ReportRevision) -> dict[str, Any]:
         "digest": revision.digest or None,
         "totals": totals.get("totals"),
         "intensity": totals.get("intensity"),
+        "units": totals.get("units") or {},
         "line_count": revision.line_count,
         "verification_job": _verification_job(revision),
         "created_at": report.created_at,
@@ -369,6 +370,9 @@ class LineResultOutput(serializers.Serializer):
         "present when the line states an uncertainty",
     )
     uncertainty = LineUncertaintyOutput(required=False, help_text="what the line states")
+    unit = serializers.CharField(
+        required=False, help_text="the production unit the line belongs to, if given"
+    )
 
 
 @extend_schema_field(LineResultOutput(many=True))
@@ -380,6 +384,26 @@ class LineResultsField(serializers.Field):
         return value
 
 
+class UnitIntensityOutput(serializers.Serializer):
+    """A production unit's direct intensity: its direct tCO2e per tonne of the sector's intensity product."""
+
+    product = serializers.CharField()
+    production = DecimalString(help_text="tonnes of the product made by the unit")
+    direct = DecimalString()
+
+
+class UnitFiguresOutput(serializers.Serializer):
+    """One production unit's figures: the lines naming it, their emissions, production and intensity."""
+
+    lines = serializers.IntegerField()
+    direct = DecimalString()
+    indirect = DecimalString()
+    total = DecimalString()
+    by_category = ByCategoryOutput()
+    production = serializers.DictField(child=DecimalString(), help_text="product → tonnes")
+    intensity = UnitIntensityOutput(allow_null=True)
+
+
 class CalculationOutput(serializers.Serializer):
     methodology = serializers.CharField()
     methodology_version = serializers.CharField()
@@ -389,6 +413,7 @@ class CalculationOutput(serializers.Serializer):
     lines = LineResultsField()
     totals = TotalsOutput()
     intensity = IntensityOutput(allow_null=True)
+    units = serializers.DictField(child=UnitFiguresOutput(), help_text="figures per production unit (`unit`)")
 
 
 class ReportCreate(ReportInput):
@@ -464,6 +489,9 @@ class ReportSummaryOutput(serializers.Serializer):
     digest = serializers.CharField(allow_null=True, help_text="SHA-256 of the submitted content")
     totals = TotalsOutput(allow_null=True)
     intensity = IntensityOutput(allow_null=True)
+    units = serializers.DictField(
+        child=UnitFiguresOutput(), help_text="the shown revision's figures per production unit (`unit`)"
+    )
     line_count = serializers.IntegerField()
     verification_job = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()

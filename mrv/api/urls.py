@@ -4,6 +4,7 @@ from django.urls import path
 
 from mrv.api import (
     aggregates,
+    allocation,
     assignment,
     authority,
     calculation,
@@ -129,6 +130,42 @@ urlpatterns = [
     path("aggregates/deposits/", deposits.DepositComplianceView.as_view(), name="aggregates-deposits"),
     path("deposits/overdue/", deposits.OverdueDepositsView.as_view(), name="deposits-overdue"),
     path("aggregates/comparison/", aggregates.ComparisonView.as_view(), name="facility-comparison"),
+    path("allocation-plans/", allocation.AllocationPlanListView.as_view(), name="allocation-plan-list"),
+    path(
+        "allocation-plans/<int:pk>/",
+        allocation.AllocationPlanDetailView.as_view(),
+        name="allocation-plan-detail",
+    ),
+    path(
+        "allocation-plans/<int:pk>/publish/",
+        allocation.AllocationPlanPublishView.as_view(),
+        name="allocation-plan-publish",
+    ),
+    path(
+        "allocation-plans/<int:pk>/preallocate/",
+        allocation.AllocationPreallocateView.as_view(),
+        name="allocation-plan-preallocate",
+    ),
+    path(
+        "allocation-plans/<int:pk>/finalise/",
+        allocation.AllocationFinaliseView.as_view(),
+        name="allocation-plan-finalise",
+    ),
+    path(
+        "allocation-runs/<int:pk>/",
+        allocation.AllocationRunDetailView.as_view(),
+        name="allocation-run-detail",
+    ),
+    path("allocations/", allocation.AllocationListView.as_view(), name="allocation-list"),
+    path("compliance/", allocation.ComplianceListView.as_view(), name="compliance-list"),
+    path(
+        "compliance/<int:facility>/<int:year>/surrenders/",
+        allocation.SurrenderView.as_view(),
+        name="compliance-surrenders",
+    ),
+    path(
+        "aggregates/allocation/", allocation.AllocationAggregatesView.as_view(), name="allocation-aggregates"
+    ),
     path("audit-events/", reporting.AuditEventListView.as_view(), name="audit-event-list"),
     path("webhooks/", webhooks.WebhookListView.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", webhooks.WebhookDetailView.as_view(), name="webhook-detail"),

@@ -19,6 +19,7 @@ LABELS: dict[str, str] = {
     "ref": "编号",
     "source": "来源",
     "month": "月份",
+    "unit": "生产单元",
     "fuel": "燃料品种",
     "quantity": "数量",
     "ncv": "低位发热量",

@@ -22,10 +22,11 @@ from accounting.registry import registered
 from mrv.domain import headers
 from mrv.domain.cells import export_cell
 
-COMMON = ("ref", "source", "month")
+COMMON = ("ref", "source", "month", "unit")
 #: Fields holding a code, a choice or a bare number: they get no unit column.
 UNITLESS = frozenset(
     {
+        "unit",
         "fuel",
         "material",
         "product",
@@ -186,7 +187,7 @@ def column_for(pointer: str, row: dict[str, str]) -> tuple[int, str]:
     if fields[0] in NESTED and len(fields) > 1:
         name = f"{fields[0]}.{fields[1]}"
         return index, f"{name}_unit" if fields[-1] == "unit" else name
-    if fields[0] in LISTS:
+    if fields[0] in LISTS or fields[0] == "unit":
         return index, fields[0]
     return index, f"{fields[0]}_unit" if fields[-1] == "unit" else fields[0]
 

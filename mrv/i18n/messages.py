@@ -747,6 +747,42 @@ CONVERSATION = (
     gettext_noop("the surrender of allowances"),
 )
 
+#: Allocation and compliance (mrv/domain/allocation.py, mrv/services/allocation.py) and the line's unit.
+ALLOCATION = (
+    gettext_noop(
+        "unit must be a production unit code: letters, digits, '_', '.', '-', at most {max} characters, "
+        "starting with a letter or digit"
+    ),
+    gettext_noop("expected a decimal number"),
+    gettext_noop("must be greater than 0"),
+    gettext_noop("rules must be an object with a rule per product (clinker, crude_steel, aluminium_liquid)"),
+    gettext_noop("a rule names a product: clinker, crude_steel or aluminium_liquid"),
+    gettext_noop("method must be verified_emissions or intensity_benchmark"),
+    gettext_noop("an intensity_benchmark rule needs benchmark: {{value, unit}} in tCO2/t"),
+    gettext_noop("factors must be an object of at most 10 named decimal factors"),
+    gettext_noop("a rule has only method, benchmark and factors"),
+    gettext_noop("the benchmark unit is tCO2/t (tonnes CO2 per tonne of the product)"),
+    gettext_noop("a factor name is lower-case letters, digits and '_'"),
+    gettext_noop("a verified_emissions rule takes no benchmark and no factors"),
+    gettext_noop("the allocation plan is not valid"),
+    gettext_noop("allocation plan {code} is published and immutable: a change is a new plan"),
+    gettext_noop("an allocation plan for {year} is already published: one plan per year"),
+    gettext_noop("allocation plan {code} is a draft: publish it before allocating under it"),
+    gettext_noop("no allocation plan is published for {year}: there is nothing to surrender for yet"),
+    gettext_noop(
+        "the facility has no verified report for {year} yet: its obligation is its verified direct emissions"
+    ),
+    gettext_noop("nothing to surrender"),
+    gettext_noop("the offsets exceed the limit"),
+    gettext_noop("surrender_due must fall after the compliance year it closes"),
+    gettext_noop("another allocation plan has this code"),
+    gettext_noop("surrender at least one allowance or offset"),
+    gettext_noop(
+        "offsets may cover at most {limit} allowances of this year's obligation of {figure} in total; "
+        "{count} are already surrendered"
+    ),
+)
+
 #: Every message template (titles and names are looked up as they are).
 MESSAGES: tuple[str, ...] = (
     ENGINE
@@ -760,4 +796,5 @@ MESSAGES: tuple[str, ...] = (
     + WEBHOOKS
     + CONVERSATION
     + AUTHORITY
+    + ALLOCATION
 )

@@ -36,6 +36,9 @@ from django.utils import timezone
 
 from mrv.errors import ServiceError
 from mrv.models import (
+    Allocation,
+    AllocationPlan,
+    AllocationRun,
     AuditEvent,
     Evidence,
     Facility,
@@ -48,6 +51,7 @@ from mrv.models import (
     Organisation,
     Report,
     ReportRevision,
+    Surrender,
     VerificationJob,
     WebhookDelivery,
     WebhookSubscription,
@@ -451,3 +455,42 @@ def body_users_of(organisation_id: int | None) -> QuerySet[AbstractBaseUser]:
     """The verifiers of the verification body ``organisation_id`` (none when the facility has no body)."""
     members = Membership.objects.filter(organisation_id=organisation_id, role=VERIFIER)
     return get_user_model().objects.filter(pk__in=members.values("user_id"), is_active=True).order_by("pk")
+
+
+# -- allocation and compliance (SPEC §11) ------------------------------------------------------------
+def allocation_plans_visible_to(user: AbstractBaseUser) -> QuerySet[AllocationPlan]:
+    """Allocation plans are the competent authority's working data: a regulator sees them, nobody else."""
+    return AllocationPlan.objects.all() if role_of(user) == REGULATOR else AllocationPlan.objects.none()
+
+
+def allocation_runs_visible_to(user: AbstractBaseUser) -> QuerySet[AllocationRun]:
+    """The pre-allocation and finalisation runs requested within the regulator's own organisation."""
+    found = membership(user)
+    if found is None or found.role != REGULATOR:
+        return AllocationRun.objects.none()
+    colleagues = Membership.objects.filter(organisation_id=found.organisation_id).values("user_id")
+    return AllocationRun.objects.select_related("plan").filter(requested_by_id__in=colleagues)
+
+
+def allocation_facilities_in_scope(user: AbstractBaseUser) -> QuerySet[Facility]:
+    """The facilities a pre-allocation or finalisation requested by ``user`` runs over: those the user
+    sees (a provincial regulator's province, once scoped)."""
+    return facilities_visible_to(user) if role_of(user) == REGULATOR else Facility.objects.none()
+
+
+def compliance_facilities_visible_to(user: AbstractBaseUser) -> QuerySet[Facility]:
+    """Whose allocations, compliance balance and surrenders ``user`` sees: an operator its facilities', a
+    regulator those it oversees; a verifier none (compliance is not part of verification)."""
+    if role_of(user) not in (OPERATOR, REGULATOR):
+        return Facility.objects.none()
+    return facilities_visible_to(user)
+
+
+def allocations_visible_to(user: AbstractBaseUser) -> QuerySet[Allocation]:
+    return Allocation.objects.select_related("plan").filter(
+        facility__in=compliance_facilities_visible_to(user), plan__status=AllocationPlan.Status.PUBLISHED
+    )
+
+
+def surrenders_visible_to(user: AbstractBaseUser) -> QuerySet[Surrender]:
+    return Surrender.objects.filter(facility__in=compliance_facilities_visible_to(user))

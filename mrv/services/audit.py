@@ -155,6 +155,39 @@ def _append(event: AuditEvent) -> None:
         mark_saved(event, cursor.fetchone()[0])
 
 
+def _event(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    organisation: Organisation | None = None,
+    facility: Facility | None = None,
+    before_digest: str = "",
+    after_digest: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event, not yet chained nor stored."""
+    organisation_id = (
+        organisation.pk if organisation is not None else (facility.operator_id if facility else None)
+    )
+    facility_id = facility.pk if facility is not None else None
+    return AuditEvent(
+        chain=chain_of(facility_id=facility_id, organisation_id=organisation_id),
+        at=timezone.now(),
+        actor=actor,
+        actor_name=getattr(actor, "username", "") or "",
+        organisation_id=organisation_id,
+        facility_id=facility_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before_digest=before_digest,
+        after_digest=after_digest,
+        data=jsonable(data or {}),
+    )
+
+
 @transaction.atomic(savepoint=False)
 def audit_record(
     *,
@@ -169,26 +202,60 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to its chain (the facility's, else the organisation's, else ``system``)."""
-    organisation_id = (
-        organisation.pk if organisation is not None else (facility.operator_id if facility else None)
-    )
-    facility_id = facility.pk if facility is not None else None
-    event = AuditEvent(
-        chain=chain_of(facility_id=facility_id, organisation_id=organisation_id),
-        at=timezone.now(),
+    event = _event(
         actor=actor,
-        actor_name=getattr(actor, "username", "") or "",
-        organisation_id=organisation_id,
-        facility_id=facility_id,
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=object_id,
+        organisation=organisation,
+        facility=facility,
         before_digest=before_digest,
         after_digest=after_digest,
-        data=jsonable(data or {}),
+        data=data,
     )
     _append(event)
     return event
+
+
+_HEADS_CREATE = (
+    "INSERT INTO {head} (chain, sequence, hash) SELECT unnest(%s::text[]), 0, %s "
+    "ON CONFLICT (chain) DO NOTHING"
+)
+_HEADS_LOCK = "SELECT chain, id, sequence, hash FROM {head} WHERE chain = ANY(%s) ORDER BY chain FOR UPDATE"
+_HEADS_MOVE = """
+UPDATE {head} AS head SET sequence = moved.sequence, hash = moved.hash
+FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::bigint[]) AS sequence, unnest(%s::text[]) AS hash) AS moved
+WHERE head.id = moved.id
+"""
+
+
+@transaction.atomic(savepoint=False)
+def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append many events at once (each entry: :func:`audit_record`'s arguments), chained exactly as one
+    :func:`audit_record` call each would chain them, in the order given: on PostgreSQL every chain head
+    involved is locked in one statement (in chain order), the events are inserted in one statement and
+    the heads moved in one more (a batch job auditing thousands of facilities). Elsewhere, one by one."""
+    if connection.vendor != "postgresql" or len(entries) < 2:
+        return [audit_record(**entry) for entry in entries]
+    events = [_event(**entry) for entry in entries]
+    table = AuditChainHead._meta.db_table
+    chains = sorted({event.chain for event in events})
+    with connection.cursor() as cursor:
+        cursor.execute(_HEADS_CREATE.format(head=table), [chains, GENESIS])
+        cursor.execute(_HEADS_LOCK.format(head=table), [chains])
+        heads = {chain: [head_id, sequence, value] for chain, head_id, sequence, value in cursor.fetchall()}
+        for event in events:
+            head = heads[event.chain]
+            event.sequence, event.previous_hash = head[1] + 1, head[2]
+            event.hash = event_hash(event_fields(event))
+            head[1], head[2] = event.sequence, event.hash
+        AuditEvent.objects.bulk_create(events)
+        moved = list(heads.values())
+        cursor.execute(
+            _HEADS_MOVE.format(head=table),
+            [[h[0] for h in moved], [h[1] for h in moved], [h[2] for h in moved]],
+        )
+    return events
 
 
 # -- checkpoints -----------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 RUN_VERIFICATION_CHECKS = "mrv.run_verification_checks"
 #: A background line-file import: ``(import_job_id,)``; on the import queue (``MRV_IMPORT_QUEUE``).
 IMPORT_LINES = "mrv.import_lines"
+#: A pre-allocation or finalisation run of an allocation plan: ``(run_id,)``; it publishes its batches.
+RUN_ALLOCATION = "mrv.allocation_run"
+#: One batch of facilities of an allocation run: ``(run_id, batch index)``.
+ALLOCATE_BATCH = "mrv.allocation_batch"
 #: The periodic sweep of stuck jobs (Celery beat): no arguments.
 SWEEP_STUCK_JOBS = "mrv.sweep_stuck_jobs"
 #: The periodic signed checkpoint of every audit chain's head (Celery beat): no arguments.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,7 @@ def demo_seed(*, path: Path = DEMO_FILE) -> list[DemoUser]:
             grant_create(
                 by=get_user_model().objects.get(username=grant["by"]), facility=facility, grantee=grantee
             )
+    _seed_allocation_plan()
     return users
 
 
@@ -185,3 +188,36 @@ def _walk(report: Report, path: str, *, operator: Any, verifier: Any) -> None:
     opinion_issue(job=job, by=verifier, opinion="not_verified", statement="Demo: returned for correction.")
     if path == "revised":
         report_revise(by=operator, report=report)
+
+
+#: The demo's allocation plan: ILLUSTRATIVE. Its rule allocates each facility its verified direct
+#: emissions (the method China used for the 2024 compliance year of the new sectors); it names no
+#: benchmark, and its shares and due date are examples, not an authority's published figures.
+ILLUSTRATIVE_PLAN = {
+    "code": "ILLUSTRATIVE-2024",
+    "year": 2024,
+    "rules": {
+        product: {"method": "verified_emissions"}
+        for product in ("clinker", "crude_steel", "aluminium_liquid")
+    },
+    "preallocation_share": Decimal("0.7"),
+    "offset_limit_share": Decimal("0.05"),
+    "surrender_due": date(2025, 12, 31),
+    "illustrative": True,
+}
+
+
+def _seed_allocation_plan() -> None:
+    """The illustrative plan, published and finalised over the demo's verified reports (once)."""
+    from mrv.models import AllocationPlan
+    from mrv.services.allocation import plan_create, plan_publish, run_create, run_inline
+
+    year = ILLUSTRATIVE_PLAN["year"]
+    if (
+        AllocationPlan.objects.filter(code=ILLUSTRATIVE_PLAN["code"]).exists()
+        or AllocationPlan.objects.filter(year=year, status=AllocationPlan.Status.PUBLISHED).exists()
+    ):
+        return
+    regulator = get_user_model().objects.get(username="demo-regulator")
+    plan = plan_publish(by=regulator, plan=plan_create(by=regulator, **ILLUSTRATIVE_PLAN))  # type: ignore[arg-type]
+    run_inline(run_id=run_create(by=regulator, plan=plan, kind="finalise", enqueue=False).pk)

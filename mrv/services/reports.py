@@ -96,7 +96,9 @@ def _inputs_digest(
 
 def _apply_totals(*, revision: ReportRevision, calculation: Calculation) -> None:
     summary = calculation.as_summary()
-    revision.totals = jsonable({"totals": summary["totals"], "intensity": summary["intensity"]})
+    revision.totals = jsonable(
+        {"totals": summary["totals"], "intensity": summary["intensity"], "units": summary["units"]}
+    )
     revision.line_count = len(calculation.lines)
     revision.methodology = calculation.methodology.code
     revision.methodology_version = calculation.methodology.version

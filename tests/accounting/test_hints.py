@@ -85,7 +85,7 @@ def test_an_unknown_field_lists_the_fields_of_the_line_kind() -> None:
         accounting.calculate(
             {"lines": [{"source": "electricity", "qty": q("5", "MWh"), "emision_factor": "1"}]}
         )
-    fields = "direction, emission_factor, grid, month, quantity, ref, source, uncertainty"
+    fields = "direction, emission_factor, grid, month, quantity, ref, source, uncertainty, unit"
     assert [error.as_dict() for error in raised.value.errors] == [
         {
             "pointer": "/lines/0/qty",

@@ -74,7 +74,7 @@ def test_activity_lines_are_one_schema_per_line_kind_discriminated_by_source(cli
     for kind, declared in kinds.items():
         line = _component(schema, {"$ref": union["discriminator"]["mapping"][kind]})
         assert line["properties"]["source"]["enum"] == [kind]
-        assert set(line["properties"]) == declared | {"ref", "source", "month"}, kind
+        assert set(line["properties"]) == declared | {"ref", "source", "month", "unit"}, kind
         assert "source" in line["required"] and line["additionalProperties"] is False
     fuel = components["FuelCombustionLine"]
     assert {"fuel", "quantity"} <= set(fuel["required"]) and "ncv" not in fuel["required"]
