@@ -150,7 +150,7 @@ class ComplianceTotalsOutput(serializers.Serializer):
     returned = serializers.IntegerField()
 
 
-class ComplianceOutput(serializers.Serializer):
+class DepositComplianceOutput(serializers.Serializer):
     year = serializers.IntegerField()
     as_of = serializers.DateField()
     group_by = serializers.ListField(child=serializers.CharField())
@@ -169,7 +169,7 @@ class DepositComplianceView(APIView):
         operation_id="aggregates_deposits",
         parameters=[ComplianceFilter],
         responses={
-            (200, "application/json"): ComplianceOutput,
+            (200, "application/json"): DepositComplianceOutput,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
         },
@@ -185,4 +185,4 @@ class DepositComplianceView(APIView):
         if request.accepted_renderer.format in ("csv", "xlsx"):
             generated_at = timezone.now().isoformat(timespec="seconds")
             return Response(deposits.compliance_table(answer, generated_at=generated_at))
-        return Response(ComplianceOutput(answer).data)
+        return Response(DepositComplianceOutput(answer).data)
