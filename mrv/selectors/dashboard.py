@@ -90,7 +90,7 @@ def dashboard(*, year: int | None, provinces: list[str] | None = None) -> dict[s
         for row in _rollup(provinces).filter(year=year, annual=True, month__isnull=True).order_by("report_id")
     }
     sectors = _bars(by_sector, "sector", str, places, mode)
-    provinces = _bars(by_province, "province", province_label, places, mode)
+    province_bars = _bars(by_province, "province", province_label, places, mode)
     facilities = [
         {
             "id": row["facility"],
@@ -119,8 +119,8 @@ def dashboard(*, year: int | None, provinces: list[str] | None = None) -> dict[s
         },
         "sectors": sectors,
         "sectors_height": _height(sectors),
-        "provinces": provinces,
-        "provinces_height": _height(provinces),
+        "provinces": province_bars,
+        "provinces_height": _height(province_bars),
         "facilities": facilities,
     }
 
