@@ -183,6 +183,18 @@ def test_an_answer_naming_a_file_of_another_report_is_refused_pointing_at_it(wor
         ("/evidence/2", "does_not_exist"),
         ("/evidence/3", "duplicate"),
     }
+    # read in Chinese too
+    chinese = operator.post(
+        f"/api/v1/requests/{request}/answers/",
+        {"text": "见附件", "evidence": [other]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert chinese.status_code == 400
+    assert chinese.json()["errors"][0]["detail"] == (
+        f"证据文件 {other} 既不属于本请求，也不属于本报告已提交的版本：请通过 "
+        f"POST /api/v1/requests/{request}/evidence/ 上传"
+    )
     # nothing answered, nothing linked
     assert InformationRequest.objects.get(pk=request).status == "open"
     assert not AnswerEvidence.objects.exists()
@@ -317,3 +329,91 @@ def test_an_upload_for_a_request_is_checked_like_any_evidence(world: World, sett
         if path.is_file()
     ]
     assert stored == []
+
+
+EMBEDDED = """
+from datetime import timedelta
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+from mrv.models import VerificationJob
+from mrv.selectors import deposits
+from mrv.services.facilities import facility_create
+from mrv.services.users import user_create_with_token
+from mrv.services.verification import checks_run
+from tests.mrv.verification_helpers import plausible_cement
+
+operator, operator_token = user_create_with_token(username="op", role="operator", organisation_name="Operator E")
+verifier, verifier_token = user_create_with_token(username="ver", role="verifier", organisation_name="Body E")
+regulator, _ = user_create_with_token(username="reg", role="regulator", organisation_name="Authority E")
+facility = facility_create(by=regulator, name="Kiln E", operator=operator.membership.organisation, sector="cement",
+                           province="CN-JS", verification_body=verifier.membership.organisation)
+op, ver = APIClient(), APIClient()
+op.credentials(HTTP_AUTHORIZATION=f"Token {operator_token.key}")
+ver.credentials(HTTP_AUTHORIZATION=f"Token {verifier_token.key}")
+report = op.post("/api/v1/reports/", {"facility": facility.pk, "year": 2024, "lines": plausible_cement()},
+                 format="json").json()["id"]
+print("submit", op.post(f"/api/v1/reports/{report}/submit/").status_code)
+job = VerificationJob.objects.get(revision__report_id=report, kind="verification")
+checks_run(job_id=job.pk)
+print("claim", ver.post(f"/api/v1/verification-jobs/{job.pk}/claim/").status_code)
+due = (deposits.today() + timedelta(days=7)).isoformat()
+request = ver.post(f"/api/v1/verification-jobs/{job.pk}/requests/", {"question": "Lab?", "due_date": due},
+                   format="json").json()["id"]
+content = b"%PDF-1.4 embedded " + bytes(range(256)) * 100
+def upload(data):
+    return op.post(f"/api/v1/requests/{request}/evidence/",
+                   {"file": SimpleUploadedFile("lab.pdf", data), "kind": "lab_report"}, format="multipart")
+named, spare = upload(content).json()["id"], upload(content + b"spare").json()["id"]
+print("answer", op.post(f"/api/v1/requests/{request}/answers/", {"text": "here", "evidence": [named]},
+                        format="json").status_code)
+print("download", b"".join(ver.get(f"/api/v1/evidence/{named}/download/").streaming_content) == content)
+refused = 0
+for statement in (f"DELETE FROM mrv_evidence WHERE id = {named}",
+                  f"UPDATE mrv_evidence SET sha256 = 'x' WHERE id = {named}", "DELETE FROM mrv_answerevidence",
+                  "UPDATE mrv_answerevidence SET answer_id = answer_id"):
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    except Exception as error:
+        refused += "never" in str(error) or "cannot be added, changed or removed" in str(error)
+print("refused", refused)
+print("spare", op.delete(f"/api/v1/evidence/{spare}/").status_code)
+print("close", ver.post(f"/api/v1/requests/{request}/close/").status_code)
+copy = ("INSERT INTO mrv_evidence (revision_id, request_id, kind, line_ref, parameter, description, filename,"
+        " storage_name, size, sha256, content_type, uploaded_by_id, uploaded_at) SELECT revision_id, request_id, kind,"
+        " line_ref, parameter, description, filename, storage_name, size, sha256, content_type, uploaded_by_id,"
+        f" uploaded_at FROM mrv_evidence WHERE id = {named}")
+try:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(copy)
+    print("late", "inserted")
+except Exception as error:
+    print("late", "only while the request is open or answered" in str(error))
+"""
+
+
+def test_the_embedded_mode_on_sqlite_guards_the_files_of_requests(tmp_path: Path) -> None:
+    from tests.mrv.test_evidence import _manage
+
+    assert _manage(tmp_path, "migrate", "--no-input").returncode == 0
+    run = _manage(tmp_path, "shell", "-c", EMBEDDED)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == [
+        "submit",
+        "202",
+        "claim",
+        "200",
+        "answer",
+        "201",
+        "download",
+        "True",
+        "refused",
+        "4",
+        "spare",
+        "204",
+        "close",
+        "200",
+        "late",
+        "True",
+    ], run.stderr[-3000:]
