@@ -286,6 +286,9 @@ def test_the_database_keeps_a_file_an_answer_names(world: World) -> None:
     assert kept.status_code == 409 and kept.json()["code"] == "evidence_frozen"
     assert operator.delete(f"/api/v1/evidence/{spare}/").status_code == 204
     assert set(Evidence.objects.values_list("pk", flat=True)) == {named}
+    removed = AuditEvent.objects.get(action="request.evidence_delete")
+    assert (removed.object_id, removed.data["evidence"]) == (str(request), spare)
+    assert removed.before_digest == hashlib.sha256(LAB + b"%% spare\n").hexdigest()
 
     # once the request is closed no file is added to it, neither through the API nor in SQL
     assert world.client("verifier_a").post(f"/api/v1/requests/{request}/close/").status_code == 200
