@@ -729,6 +729,11 @@ class Evidence(models.Model):
     evidence's hashes; once the revision is submitted its evidence can be neither added, changed nor
     removed (database triggers, migration 0016). A revision opened by ``revise`` starts with the evidence
     of the revision it corrects (rows of its own naming the same stored files).
+
+    A file uploaded for a request for information (``request`` set) is supplementary evidence: attached
+    to the revision under verification but not one of its own files (neither in its digest, nor listed
+    with it, nor carried over by ``revise``); it is inserted only while its request is open or answered,
+    never changed, and never removed once an answer names it (triggers of migration 0023).
     """
 
     class Kind(models.TextChoices):
@@ -754,6 +759,14 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=100, help_text="judged from the bytes, not the name")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
+    request = models.ForeignKey(
+        "InformationRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        help_text="set on a file uploaded for a request for information (not part of the revision's digest)",
+    )
 
     class Meta:
         verbose_name_plural = "evidence"
@@ -971,11 +984,31 @@ class RequestAnswer(models.Model):
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     answered_at = models.DateTimeField(auto_now_add=True)
 
+    evidence = models.ManyToManyField(
+        Evidence, through="AnswerEvidence", related_name="answers", blank=True, help_text="files it names"
+    )
+
     class Meta:
         ordering = ["answered_at", "id"]
 
     def __str__(self) -> str:
         return f"answer {self.pk} to request {self.request_id}"
+
+
+class AnswerEvidence(models.Model):
+    """An evidence file an answer names (append-only, like the answer; the file is then never removed)."""
+
+    answer = models.ForeignKey(RequestAnswer, on_delete=models.PROTECT, related_name="+")
+    evidence = models.ForeignKey(Evidence, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["answer_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "evidence"], name="answer_evidence_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"evidence {self.evidence_id} of answer {self.answer_id}"
 
 
 class Notification(models.Model):

@@ -6,21 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mrv.api.evidence import EvidenceOutput, RequestEvidenceUpload, with_download
 from mrv.api.lookups import query, require
 from mrv.api.pagination import PageNumberPagination
+from mrv.api.parsers import EvidenceMultiPartParser
 from mrv.api.permissions import HasOrganisation, IsOperator, IsVerifier
 from mrv.api.retry import retrying
 from mrv.api.serializers import paginated
 from mrv.i18n import translate
-from mrv.models import InformationRequest, Notification
+from mrv.models import Evidence, InformationRequest, Notification
 from mrv.selectors import deadlines, deposits, scoping
+from mrv.selectors import evidence as evidence_selectors
 from mrv.services import conversation as services
 from mrv.services.notifications import notification_mark_read
 
@@ -39,10 +42,32 @@ class RequestInput(serializers.Serializer):
 
 class AnswerInput(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
+    evidence = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="ids of evidence files of this request (POST .../evidence/) or of the report's submitted "
+        "revisions",
+    )
 
 
 class CloseInput(serializers.Serializer):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+
+class AnswerEvidenceOutput(serializers.Serializer):
+    """An evidence file an answer names."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices)
+    filename = serializers.CharField(help_text="the client's file name (display only)")
+    size = serializers.IntegerField(help_text="bytes")
+    sha256 = serializers.CharField(help_text="SHA-256 of the bytes received (hex); re-checked at download")
+    request = serializers.IntegerField(
+        allow_null=True, help_text="the request it was uploaded for; null: a file of a submitted revision"
+    )
+    download = serializers.CharField(help_text="path of the file's bytes")
 
 
 class AnswerOutput(serializers.Serializer):
@@ -50,6 +75,7 @@ class AnswerOutput(serializers.Serializer):
     text = serializers.CharField()
     answered_by = serializers.CharField(help_text="the operator's user name")
     answered_at = serializers.DateTimeField()
+    evidence = AnswerEvidenceOutput(many=True)
 
 
 class RequestOutput(serializers.Serializer):
@@ -102,6 +128,18 @@ def request_json(request: InformationRequest) -> dict[str, Any]:
                 "text": answer.text,
                 "answered_by": answer.answered_by.get_username(),
                 "answered_at": answer.answered_at,
+                "evidence": [
+                    {
+                        "id": item.pk,
+                        "kind": item.kind,
+                        "filename": item.filename,
+                        "size": item.size,
+                        "sha256": item.sha256,
+                        "request": item.request_id,
+                        "download": f"/api/v1/evidence/{item.pk}/download/",
+                    }
+                    for item in sorted(answer.evidence.all(), key=lambda item: item.pk)
+                ],
             }
             for answer in request.answers.all()
         ],
@@ -109,7 +147,7 @@ def request_json(request: InformationRequest) -> dict[str, Any]:
 
 
 def _with_answers(requests: Any) -> Any:
-    return requests.prefetch_related("answers__answered_by")
+    return requests.prefetch_related("answers__answered_by", "answers__evidence")
 
 
 def _request(request: Request, pk: int) -> InformationRequest:
@@ -200,6 +238,52 @@ class RequestAnswersView(APIView):
         data.is_valid(raise_exception=True)
         services.request_answer(request=found, by=request.user, **data.validated_data)
         return Response(RequestOutput(request_json(_request(request, pk))).data, status=201)
+
+
+class RequestEvidenceView(APIView):
+    """Evidence files for a request: listed by whoever sees the request; uploaded by the report's operator
+    while the request is open or answered (the checks, limits and storage of every evidence upload). They
+    are attached to the revision under verification without changing its own evidence or its digest."""
+
+    permission_classes = [VIEWER]
+    parser_classes = [EvidenceMultiPartParser]
+
+    @extend_schema(responses={200: EvidenceOutput(many=True)}, operation_id="requests_evidence_list")
+    def get(self, request: Request, pk: int) -> Response:
+        found = _request(request, pk)
+        rows = [with_download(item) for item in evidence_selectors.evidence_of_request(request=found)]
+        return Response(EvidenceOutput(rows, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": RequestEvidenceUpload},
+        responses={
+            201: EvidenceOutput,
+            409: OpenApiResponse(description="The request is closed: its evidence is final."),
+            413: OpenApiResponse(description="The file is larger than MRV_MAX_EVIDENCE_BYTES."),
+            415: OpenApiResponse(description="The file's content is not PDF, PNG, JPEG, XLSX, CSV or TXT."),
+        },
+        operation_id="requests_evidence_create",
+    )
+    @retrying
+    def post(self, request: Request, pk: int) -> Response:
+        found = _request(request, pk)
+        require(request, IsOperator)
+        data = RequestEvidenceUpload(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        upload = values["file"]
+        evidence = services.request_evidence_upload(
+            request=found,
+            by=request.user,
+            file=upload,
+            filename=upload.name or "",
+            kind=values["kind"],
+            description=values["description"],
+            sha256=getattr(upload, "sha256", None),  # computed while it streamed in (HashingUploadHandler)
+            size=upload.size,
+        )
+        shown = get_object_or_404(scoping.evidence_visible_to(request.user), pk=evidence.pk)
+        return Response(EvidenceOutput(with_download(shown)).data, status=201)
 
 
 class RequestCloseView(APIView):

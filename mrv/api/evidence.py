@@ -32,6 +32,7 @@ from mrv.domain import evidence as kinds
 from mrv.models import Evidence, Report, ReportRevision
 from mrv.selectors import evidence as selectors
 from mrv.selectors import scoping
+from mrv.services import conversation
 from mrv.services import evidence as services
 
 SIGNED_IN = IsAuthenticated & HasOrganisation
@@ -52,6 +53,11 @@ class EvidenceOutput(serializers.Serializer):
     content_type = serializers.CharField(help_text="judged from the bytes, not from the name")
     uploaded_by = serializers.CharField(source="uploaded_by.username")
     uploaded_at = serializers.DateTimeField()
+    request = serializers.IntegerField(
+        source="request_id",
+        allow_null=True,
+        help_text="the request for information it was uploaded for (then not one of the revision's own files)",
+    )
     download = serializers.CharField(help_text="path of the file's bytes")
 
     def to_representation(self, instance: Evidence) -> dict[str, Any]:
@@ -67,6 +73,16 @@ class EvidencePage(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     revision = serializers.IntegerField(help_text="the revision listed")
     results = EvidenceOutput(many=True)
+
+
+class RequestEvidenceUpload(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=f"the file: {kinds.ALLOWED}, at most MRV_MAX_EVIDENCE_BYTES (judged by content)",
+        allow_empty_file=False,
+        use_url=False,
+    )
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class EvidenceUpload(serializers.Serializer):
@@ -93,6 +109,11 @@ class RevisionQuery(serializers.Serializer):
 def _with_download(evidence: Evidence) -> Evidence:
     evidence.download = f"/api/v1/evidence/{evidence.pk}/download/"  # type: ignore[attr-defined]
     return evidence
+
+
+def with_download(evidence: Evidence) -> Evidence:
+    """The evidence, with the path of its checked download (``download``)."""
+    return _with_download(evidence)
 
 
 def _out(evidence: Evidence) -> dict[str, Any]:
@@ -183,7 +204,10 @@ class EvidenceDetailView(APIView):
     @extend_schema(
         responses={
             204: None,
-            409: OpenApiResponse(description="The evidence belongs to a submitted revision: it is frozen."),
+            409: OpenApiResponse(
+                description="The evidence belongs to a submitted revision (or to a closed request, or an answer "
+                "names it): it is frozen."
+            ),
         },
         operation_id="evidence_destroy",
     )
@@ -191,7 +215,10 @@ class EvidenceDetailView(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         evidence = _evidence(request, pk)
         require(request, IsOperator)
-        services.evidence_delete(by=request.user, evidence=evidence)
+        if evidence.request_id is not None:  # uploaded for a request for information
+            conversation.request_evidence_delete(evidence=evidence, by=request.user)
+        else:
+            services.evidence_delete(by=request.user, evidence=evidence)
         return Response(status=204)
 
 

@@ -120,6 +120,7 @@ urlpatterns = [
     path("requests/<int:pk>/", conversation.RequestDetailView.as_view(), name="request-detail"),
     path("requests/<int:pk>/answers/", conversation.RequestAnswersView.as_view(), name="request-answers"),
     path("requests/<int:pk>/close/", conversation.RequestCloseView.as_view(), name="request-close"),
+    path("requests/<int:pk>/evidence/", conversation.RequestEvidenceView.as_view(), name="request-evidence"),
     path("deadlines/", conversation.DeadlineListView.as_view(), name="deadline-list"),
     path("notifications/", conversation.NotificationListView.as_view(), name="notification-list"),
     path(

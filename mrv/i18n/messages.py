@@ -745,6 +745,15 @@ CONVERSATION = (
     gettext_noop("the annual emission report"),
     gettext_noop("the verification of the annual report"),
     gettext_noop("the surrender of allowances"),
+    # evidence files for requests for information (rfievidence)
+    gettext_noop("an answer names evidence files of its request or of its report"),
+    gettext_noop("this file is named twice"),
+    gettext_noop(
+        "evidence file {number} is neither a file of this request nor of a submitted revision of this report:"
+        " upload it with POST /api/v1/requests/{request}/evidence/"
+    ),
+    gettext_noop("evidence file {number} is named by an answer to request {request}: it is kept for good"),
+    gettext_noop("request {number} is closed: its evidence is final; ask the verifier to open a new request"),
 )
 
 #: Allocation and compliance (mrv/domain/allocation.py, mrv/services/allocation.py) and the line's unit.

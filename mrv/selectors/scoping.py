@@ -328,13 +328,16 @@ def revisions_visible_to(user: AbstractBaseUser, *, report: Report) -> QuerySet[
 
 def evidence_visible_to(user: AbstractBaseUser) -> QuerySet[Evidence]:
     """Evidence files follow their revision: an operator sees those of its facilities' reports, drafts
-    included; a verifier (of the facility) and a regulator only those of submitted revisions."""
-    evidence = Evidence.objects.select_related("revision__report__facility", "uploaded_by").filter(
-        revision__report__in=reports_visible_to(user)
-    )
+    included; a verifier (of the facility) and a regulator only those of submitted revisions. A file
+    uploaded for a request for information follows its request (:func:`requests_visible_to`: the report's
+    operator, the job's verification body, the regulator)."""
+    own = Q(request__isnull=True, revision__report__in=reports_visible_to(user))
     if not sees_drafts(user):
-        evidence = evidence.exclude(revision__status=DRAFT)
-    return evidence
+        own &= ~Q(revision__status=DRAFT)
+    for_requests = Q(request__isnull=False, request__in=requests_visible_to(user).values("pk"))
+    return Evidence.objects.select_related("revision__report__facility", "uploaded_by").filter(
+        own | for_requests
+    )
 
 
 def import_jobs_visible_to(user: AbstractBaseUser) -> QuerySet[ImportJob]:

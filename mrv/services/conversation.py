@@ -15,19 +15,32 @@ chain, and announced by one function per moment (:func:`request_opened`, :func:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
-from mrv.errors import Conflict, InvalidRequest
-from mrv.models import ActivityLine, InformationRequest, Notification, RequestAnswer, VerificationJob
+from mrv.errors import Conflict, EvidenceFrozen, InvalidRequest
+from mrv.models import (
+    ActivityLine,
+    AnswerEvidence,
+    Evidence,
+    InformationRequest,
+    Notification,
+    ReportRevision,
+    RequestAnswer,
+    VerificationJob,
+)
 from mrv.selectors import deposits
-from mrv.selectors.scoping import body_users_of, operator_users_of
+from mrv.selectors.scoping import body_users_of, evidence_visible_to, operator_users_of
 from mrv.services import events
+from mrv.services import evidence as evidence_store
 from mrv.services.audit import audit_record
 from mrv.services.notifications import notify
 from mrv.services.verification import job_in_review_by
@@ -102,8 +115,12 @@ def request_open(
 
 
 @transaction.atomic
-def request_answer(*, request: InformationRequest, by: AbstractBaseUser, text: str) -> RequestAnswer:
-    """The operator's answer (or an addition to it); the request then awaits the verifier."""
+def request_answer(
+    *, request: InformationRequest, by: AbstractBaseUser, text: str, evidence: Sequence[int] = ()
+) -> RequestAnswer:
+    """The operator's answer (or an addition to it), naming ``evidence`` files: those uploaded for this
+    request (:func:`request_evidence_upload`) or of the report's submitted revisions (frozen, as the
+    verifier sees them); the request then awaits the verifier. A file an answer names is never removed."""
     job = _lock_job(request.job_id)
     request = _lock_request(request.pk)
     if request.status == Status.CLOSED:
@@ -113,7 +130,9 @@ def request_answer(*, request: InformationRequest, by: AbstractBaseUser, text: s
         raise InvalidRequest(
             "the answer is empty", [{"pointer": "/text", "code": "blank", "detail": "write the answer"}]
         )
+    files = _answer_evidence(request=request, job=job, by=by, ids=evidence)
     answer = RequestAnswer.objects.create(request=request, text=text, answered_by=by)
+    AnswerEvidence.objects.bulk_create([AnswerEvidence(answer=answer, evidence=item) for item in files])
     request.status, request.answered_at = Status.ANSWERED, answer.answered_at
     request.save(update_fields=["status", "answered_at"])
     audit_record(
@@ -122,11 +141,133 @@ def request_answer(*, request: InformationRequest, by: AbstractBaseUser, text: s
         object_type="information_request",
         object_id=request.pk,
         facility=job.revision.report.facility,
-        data={"job": job.pk, "answer": answer.pk, "text": text},
+        data={
+            "job": job.pk,
+            "answer": answer.pk,
+            "text": text,
+            "evidence": [{"evidence": item.pk, "sha256": item.sha256} for item in files],
+        },
     )
     request.job = job
     request_answered(request=request, answer=answer)
     return answer
+
+
+def _answer_evidence(
+    *, request: InformationRequest, job: VerificationJob, by: AbstractBaseUser, ids: Sequence[int]
+) -> list[Evidence]:
+    """The files an answer names, in the order given; 400 pointing at ``/evidence/N`` for a file that is
+    neither this request's nor of a submitted revision of the report, or named twice."""
+    ids = list(ids)
+    allowed = evidence_visible_to(by).filter(
+        Q(request=request)
+        | Q(
+            request__isnull=True,
+            revision__report_id=job.revision.report_id,
+        )
+        & ~Q(revision__status=ReportRevision.Status.DRAFT)
+    )
+    found = {item.pk: item for item in allowed.filter(pk__in=ids)}
+    errors, seen = [], set()
+    for index, pk in enumerate(ids):
+        if pk in seen:
+            errors.append(
+                {"pointer": f"/evidence/{index}", "code": "duplicate", "detail": "this file is named twice"}
+            )
+        elif pk not in found:
+            errors.append(
+                {
+                    "pointer": f"/evidence/{index}",
+                    "code": "does_not_exist",
+                    "detail": (
+                        f"evidence file {pk} is neither a file of this request nor of a submitted revision of "
+                        f"this report: upload it with POST /api/v1/requests/{request.pk}/evidence/"
+                    ),
+                }
+            )
+        seen.add(pk)
+    if errors:
+        raise InvalidRequest("an answer names evidence files of its request or of its report", errors)
+    return [found[pk] for pk in ids]
+
+
+def request_evidence_upload(
+    *,
+    request: InformationRequest,
+    by: AbstractBaseUser,
+    file: IO[bytes],
+    filename: str,
+    kind: str,
+    description: str = "",
+    sha256: str | None = None,
+    size: int | None = None,
+) -> Evidence:
+    """Store ``file`` as evidence for a request that is open or answered (the checks, storage and hashing
+    of every evidence upload: :mod:`mrv.services.evidence`). The row is attached to the revision under
+    verification, outside its own evidence: that revision's digest and evidence list do not change."""
+    checked = evidence_store.checked_file(file, filename=filename, sha256=sha256, size=size)
+    if request.status == Status.CLOSED:  # refused before storing anything (checked again, locked)
+        raise _request_closed(request)
+
+    def insert(stored: str) -> Evidence:
+        job = _lock_job(request.job_id)
+        locked = _lock_request(request.pk)
+        if locked.status == Status.CLOSED:
+            raise _request_closed(locked)
+        evidence = Evidence.objects.create(
+            revision_id=job.revision_id,
+            request=locked,
+            kind=kind,
+            description=description,
+            storage_name=stored,
+            uploaded_by=by,
+            **checked,
+        )
+        audit_record(
+            actor=by,
+            action="request.evidence_upload",
+            object_type="information_request",
+            object_id=locked.pk,
+            facility=job.revision.report.facility,
+            after_digest=checked["sha256"],
+            data={"job": job.pk, "revision": job.revision.number, **evidence_store.described(evidence)},
+        )
+        return evidence
+
+    return evidence_store.stored_then_inserted(file, content_type=checked["content_type"], insert=insert)
+
+
+@transaction.atomic
+def request_evidence_delete(*, evidence: Evidence, by: AbstractBaseUser) -> None:
+    """Remove a file uploaded for a request, while the request is not closed and no answer names it."""
+    assert evidence.request_id is not None
+    job = _lock_job(evidence.request.job_id)
+    request = _lock_request(evidence.request_id)
+    if request.status == Status.CLOSED:
+        raise _request_closed(request)
+    if AnswerEvidence.objects.filter(evidence=evidence).exists():
+        raise EvidenceFrozen(
+            f"evidence file {evidence.pk} is named by an answer to request {request.pk}: it is kept for good"
+        )
+    deleted, _ = Evidence.objects.filter(pk=evidence.pk).delete()
+    if not deleted:
+        raise Http404("no such evidence file")
+    audit_record(
+        actor=by,
+        action="request.evidence_delete",
+        object_type="information_request",
+        object_id=request.pk,
+        facility=job.revision.report.facility,
+        before_digest=evidence.sha256,
+        data={"job": job.pk, "revision": job.revision.number, **evidence_store.described(evidence)},
+    )
+    evidence_store.remove_unless_named({evidence.storage_name})
+
+
+def _request_closed(request: InformationRequest) -> EvidenceFrozen:
+    return EvidenceFrozen(
+        f"request {request.pk} is closed: its evidence is final; ask the verifier to open a new request"
+    )
 
 
 @transaction.atomic

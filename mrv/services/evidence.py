@@ -23,6 +23,7 @@ import logging
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.conf import settings
@@ -132,6 +133,47 @@ def evidence_upload(
     ``sha256`` and ``size`` are those computed while the file was received (the API's upload handler);
     without them the file is hashed here, in chunks. The content type is judged from the bytes.
     """
+    checked = checked_file(file, filename=filename, sha256=sha256, size=size)
+    latest = report.revisions.order_by("-number").first()
+    assert latest is not None
+    if latest.status != DRAFT:  # refused before storing anything (the transaction checks again, locked)
+        raise _no_draft(report, latest)
+    if line_ref:
+        _check_line_ref(latest, line_ref)
+
+    def insert(stored: str) -> Evidence:
+        revision = _locked_draft(report)
+        if line_ref:
+            _check_line_ref(revision, line_ref)
+        evidence = Evidence.objects.create(
+            revision=revision,
+            kind=kind,
+            line_ref=line_ref,
+            parameter=parameter,
+            description=description,
+            storage_name=stored,
+            uploaded_by=by,
+            **checked,
+        )
+        audit_record(
+            actor=by,
+            action="evidence.upload",
+            object_type="report",
+            object_id=report.pk,
+            facility=report.facility,
+            after_digest=checked["sha256"],
+            data={"revision": revision.number, **described(evidence)},
+        )
+        return evidence
+
+    return stored_then_inserted(file, content_type=checked["content_type"], insert=insert)
+
+
+def checked_file(
+    file: IO[bytes], *, filename: str, sha256: str | None = None, size: int | None = None
+) -> dict[str, Any]:
+    """The checks of every evidence upload (size, not empty, type judged from the bytes): the row's
+    ``filename`` (as shown), ``size``, ``sha256`` and ``content_type``; 413/400/415 otherwise."""
     if sha256 is None or size is None:
         sha256, size = sha256_of(file)
     if size > settings.MRV_MAX_EVIDENCE_BYTES:
@@ -147,12 +189,15 @@ def evidence_upload(
         raise EvidenceTypeNotAllowed(
             detail, [{"pointer": "/file", "code": "type_not_allowed", "detail": detail}]
         )
-    latest = report.revisions.order_by("-number").first()
-    assert latest is not None
-    if latest.status != DRAFT:  # refused before storing anything (the transaction checks again, locked)
-        raise _no_draft(report, latest)
-    if line_ref:
-        _check_line_ref(latest, line_ref)
+    return {"filename": filename, "size": size, "sha256": sha256, "content_type": content_type}
+
+
+def stored_then_inserted(
+    file: IO[bytes], *, content_type: str, insert: Callable[[str], Evidence]
+) -> Evidence:
+    """Store the checked ``file`` (outside any transaction), then run ``insert(stored name)`` in one
+    transaction (it locks, inserts the row and audits it); the stored file is removed again when that
+    fails, except after a transient conflict (the retried request finds it stored)."""
     storage = evidence_storage()
     stored = getattr(file, "mrv_stored_name", None)  # stored by an earlier run of this (retried) request
     if stored is None:
@@ -165,31 +210,7 @@ def evidence_upload(
         _remember(file, stored)
     try:
         with transaction.atomic():
-            revision = _locked_draft(report)
-            if line_ref:
-                _check_line_ref(revision, line_ref)
-            evidence = Evidence.objects.create(
-                revision=revision,
-                kind=kind,
-                line_ref=line_ref,
-                parameter=parameter,
-                description=description,
-                filename=filename,
-                storage_name=stored,
-                size=size,
-                sha256=sha256,
-                content_type=content_type,
-                uploaded_by=by,
-            )
-            audit_record(
-                actor=by,
-                action="evidence.upload",
-                object_type="report",
-                object_id=report.pk,
-                facility=report.facility,
-                after_digest=sha256,
-                data={"revision": revision.number, **_described(evidence)},
-            )
+            return insert(stored)
     except OperationalError:
         # a transient conflict (deadlock, lock timeout): the view runs the request again
         # (mrv/api/retry.py), which finds the file stored; a file left by a request that gave up is an
@@ -199,7 +220,6 @@ def evidence_upload(
         _remove(storage, stored)
         _remember(file, None)
         raise
-    return evidence
 
 
 def _remember(file: IO[bytes], stored: str | None) -> None:
@@ -208,7 +228,8 @@ def _remember(file: IO[bytes], stored: str | None) -> None:
         file.mrv_stored_name = stored  # type: ignore[attr-defined]
 
 
-def _described(evidence: Evidence) -> dict[str, Any]:
+def described(evidence: Evidence) -> dict[str, Any]:
+    """What the audit trail records of an evidence file."""
     return {
         "evidence": evidence.pk,
         "sha256": evidence.sha256,
@@ -227,7 +248,7 @@ def _remove(storage: Storage, name: str) -> None:
         logger.warning("evidence file %s could not be removed from storage", name, exc_info=True)
 
 
-def _remove_unless_named(names: set[str]) -> None:
+def remove_unless_named(names: set[str]) -> None:
     """After the commit: remove each stored file that no evidence row names any more."""
     if not names:
         return
@@ -252,7 +273,7 @@ def evidence_delete(*, by: AbstractBaseUser, evidence: Evidence) -> None:
     revision = _locked_draft(report)
     if revision.pk != evidence.revision_id:
         raise _no_draft(report, evidence.revision)
-    described = _described(evidence)
+    before = described(evidence)
     deleted, _ = Evidence.objects.filter(pk=evidence.pk).delete()
     if not deleted:  # removed by a request that was waiting for the same lock
         raise Http404("no such evidence file")
@@ -263,9 +284,9 @@ def evidence_delete(*, by: AbstractBaseUser, evidence: Evidence) -> None:
         object_id=report.pk,
         facility=report.facility,
         before_digest=evidence.sha256,
-        data={"revision": revision.number, **described},
+        data={"revision": revision.number, **before},
     )
-    _remove_unless_named({evidence.storage_name})
+    remove_unless_named({evidence.storage_name})
 
 
 def evidence_carry_over(*, source: ReportRevision, target: ReportRevision) -> int:
@@ -286,7 +307,7 @@ def evidence_carry_over(*, source: ReportRevision, target: ReportRevision) -> in
             uploaded_by_id=item.uploaded_by_id,
             uploaded_at=item.uploaded_at,
         )
-        for item in Evidence.objects.filter(revision=source).order_by("id")
+        for item in Evidence.objects.filter(revision=source, request__isnull=True).order_by("id")
     ]
     Evidence.objects.bulk_create(rows)
     return len(rows)
@@ -297,7 +318,7 @@ def evidence_discard(*, revision: ReportRevision) -> None:
     files no other revision names (called by ``report_delete`` in its transaction)."""
     names = set(Evidence.objects.filter(revision=revision).values_list("storage_name", flat=True))
     Evidence.objects.filter(revision=revision).delete()
-    _remove_unless_named(names)
+    remove_unless_named(names)
 
 
 def evidence_read_verified(*, by: AbstractBaseUser, evidence: Evidence) -> IO[bytes]:
@@ -333,7 +354,7 @@ def evidence_read_verified(*, by: AbstractBaseUser, evidence: Evidence) -> IO[by
         after_digest=found or "",
         data={
             "revision": evidence.revision.number,
-            **_described(evidence),
+            **described(evidence),
             "found_sha256": found,
             "found_size": size if found is not None else None,
         },
