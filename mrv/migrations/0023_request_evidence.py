@@ -147,7 +147,7 @@ def uninstall(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mrv', '0020_webhooks'),
+        ('mrv', '0022_allocation'),
     ]
 
     operations = [
