@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 
 from mrv.domain.canonical import digest
+from mrv.domain.certification import STATEMENT
 from mrv.models import AnswerEvidence, AuditEvent, Evidence, InformationRequest, ReportRevision
 from mrv.selectors.evidence import digest_items
 from mrv.services.verification import checks_run
@@ -214,7 +215,10 @@ def test_the_submitted_revision_keeps_its_digest_and_its_own_evidence(world: Wor
         {"file": SimpleUploadedFile("own.pdf", OWN), "kind": "lab_report"},
         format="multipart",
     ).json()["id"]
-    assert operator.post(f"/api/v1/reports/{created}/submit/").status_code == 202
+    assert (
+        operator.post(f"/api/v1/reports/{created}/submit/", {"certify": True}, format="json").status_code
+        == 202
+    )
     revision = ReportRevision.objects.get(report_id=created, number=1)
     stored_digest = revision.digest
     # the digest by hand: the inputs and the own file's {sha256, size, kind, line_ref, parameter}
@@ -233,7 +237,13 @@ def test_the_submitted_revision_keeps_its_digest_and_its_own_evidence(world: Wor
         "line_ref": None,
         "parameter": None,
     }
-    assert stored_digest == digest({**inputs, "evidence": [own_item]})
+    signed = {  # the submitter's sign-off (issue 16), covered by the digest too
+        "statement": STATEMENT,
+        "name": world.operator_a.user.username,
+        "organisation": world.operator_a.user.memberships.get().organisation_id,
+        "at": revision.certification.at.isoformat(),
+    }
+    assert stored_digest == digest({**inputs, "evidence": [own_item], "certification": signed})
 
     job = job_of(created)
     checks_run(job_id=job.pk)
@@ -349,14 +359,14 @@ from tests.mrv.verification_helpers import plausible_cement
 operator, operator_token = user_create_with_token(username="op", role="operator", organisation_name="Operator E")
 verifier, verifier_token = user_create_with_token(username="ver", role="verifier", organisation_name="Body E")
 regulator, _ = user_create_with_token(username="reg", role="regulator", organisation_name="Authority E")
-facility = facility_create(by=regulator, name="Kiln E", operator=operator.membership.organisation, sector="cement",
-                           province="CN-JS", verification_body=verifier.membership.organisation)
+facility = facility_create(by=regulator, name="Kiln E", operator=operator.memberships.get().organisation, sector="cement",
+                           province="CN-JS", verification_body=verifier.memberships.get().organisation)
 op, ver = APIClient(), APIClient()
 op.credentials(HTTP_AUTHORIZATION=f"Token {operator_token.key}")
 ver.credentials(HTTP_AUTHORIZATION=f"Token {verifier_token.key}")
 report = op.post("/api/v1/reports/", {"facility": facility.pk, "year": 2024, "lines": plausible_cement()},
                  format="json").json()["id"]
-print("submit", op.post(f"/api/v1/reports/{report}/submit/").status_code)
+print("submit", op.post(f"/api/v1/reports/{report}/submit/", {"certify": True}, format="json").status_code)
 job = VerificationJob.objects.get(revision__report_id=report, kind="verification")
 checks_run(job_id=job.pk)
 print("claim", ver.post(f"/api/v1/verification-jobs/{job.pk}/claim/").status_code)
