@@ -243,6 +243,7 @@ def test_the_submitted_revision_keeps_its_digest_and_its_own_evidence(world: Wor
         "organisation": world.operator_a.user.memberships.get().organisation_id,
         "at": revision.certification.at.isoformat(),
     }
+
     assert stored_digest == digest({**inputs, "evidence": [own_item], "certification": signed})
 
     job = job_of(created)
@@ -256,7 +257,11 @@ def test_the_submitted_revision_keeps_its_digest_and_its_own_evidence(world: Wor
     assert [item["id"] for item in answered.json()["answers"][0]["evidence"]] == sorted([extra, own])
 
     revision.refresh_from_db()
-    assert revision.digest == stored_digest == digest({**inputs, "evidence": [own_item]})
+    assert (
+        revision.digest
+        == stored_digest
+        == digest({**inputs, "evidence": [own_item], "certification": signed})
+    )
     assert digest_items(revision=revision) == [own_item]
     for who in ("operator_a", "verifier_a"):
         listed = world.client(who).get(f"/api/v1/reports/{created}/evidence/").json()
@@ -359,7 +364,8 @@ from tests.mrv.verification_helpers import plausible_cement
 operator, operator_token = user_create_with_token(username="op", role="operator", organisation_name="Operator E")
 verifier, verifier_token = user_create_with_token(username="ver", role="verifier", organisation_name="Body E")
 regulator, _ = user_create_with_token(username="reg", role="regulator", organisation_name="Authority E")
-facility = facility_create(by=regulator, name="Kiln E", operator=operator.memberships.get().organisation, sector="cement",
+facility = facility_create(by=regulator, name="Kiln E", sector="cement",
+                           operator=operator.memberships.get().organisation,
                            province="CN-JS", verification_body=verifier.memberships.get().organisation)
 op, ver = APIClient(), APIClient()
 op.credentials(HTTP_AUTHORIZATION=f"Token {operator_token.key}")
