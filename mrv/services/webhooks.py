@@ -127,6 +127,11 @@ def _forbidden(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
+        # 2002::/16 (6to4) is "global" to ipaddress, but a relay delivers it to the IPv4 address inside
+        embedded = _forbidden(str(ip.sixtofour))
+        if embedded is not None:
+            return embedded
     # most telling first: 127.0.0.0/8 and 169.254.0.0/16 are "private" to ipaddress as well
     for name in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{name}"):

@@ -467,6 +467,18 @@ def test_production_refuses_urls_to_private_addresses_and_never_contacts_them(
     assert not WebhookSubscription.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [("2002:7f00:1::1", "loopback"), ("2002:a9fe:a9fe::1", "link-local"), ("2002:a00:1::1", "private")],
+)
+def test_a_6to4_address_is_judged_by_the_ipv4_address_it_carries(address: str, why: str) -> None:
+    # 2002:WWXX:YYZZ::/48 is routed by a 6to4 relay to WW.XX.YY.ZZ: 7f00:0001 = 127.0.0.1,
+    # a9fe:a9fe = 169.254.169.254, 0a00:0001 = 10.0.0.1
+    with pytest.raises(service.TargetRefused, match=why):
+        service.target_of(f"https://[{address}]/", production=True)
+    assert service._forbidden("2002:101:101::1") is None  # 1.1.1.1 inside: public
+
+
 def test_production_accepts_a_public_https_address() -> None:
     target = service.target_of("https://1.1.1.1/hooks?x=1", production=True)
     assert (target.host, target.port, target.path, target.addresses) == (
