@@ -401,7 +401,13 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
         except TargetRefused as refused:
             answer = Answer(None, f"refused: {refused}"[:500])
         else:
-            answer = _send(delivery, target)
+            try:
+                answer = _send(delivery, target)
+            except background.TimeLimitReached:
+                # a receiver that trickles its answer (each byte within the socket timeout) is cut by the
+                # task's soft time limit: a failed try like a timeout, logged and counted, not a run that
+                # rolls back and is published again by the sweeper, without end
+                answer = Answer(None, "the receiver did not answer within the task's time limit")
         duration_ms = int((time.monotonic() - started) * 1000)
         WebhookAttempt.objects.create(
             delivery=delivery,

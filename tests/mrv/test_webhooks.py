@@ -347,6 +347,57 @@ def test_a_receiver_that_is_down_or_too_slow_is_a_failed_try_with_its_reason(
 
 
 @pytest.mark.django_db
+def test_a_receiver_that_trickles_its_answer_is_a_failed_try_at_the_task_s_time_limit(
+    world: World, settings: Any
+) -> None:
+    import signal
+    import socket
+    import threading
+    import time
+
+    settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 1.0  # each byte comes within it: the socket never times out
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            while not stop.is_set():  # one byte of the status line every 0.2 s, never the end of it
+                try:
+                    connection.sendall(b"H")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+
+    def soft_limit(signum: int, frame: Any) -> None:  # what the worker does at the soft time limit
+        raise background.TimeLimitReached()
+
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    try:
+        delivery, _ = one_delivery(world, f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        signal.setitimer(signal.ITIMER_REAL, 1.5)
+        outcome = service.delivery_try(delivery_id=delivery.pk, number=1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+    assert outcome.startswith("retry in")
+    [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
+    assert (attempt.status_code, attempt.error) == (
+        None,
+        "the receiver did not answer within the task's time limit",
+    )
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+@pytest.mark.django_db
 def test_a_secret_that_cannot_be_decrypted_is_a_failed_try_saying_why(world: World, settings: Any) -> None:
     with receiver() as rx:
         delivery, _ = one_delivery(world, rx.url)
