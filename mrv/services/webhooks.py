@@ -215,8 +215,16 @@ def _audit(*, by: AbstractBaseUser, action: str, subscription: WebhookSubscripti
         object_type="webhook",
         object_id=subscription.pk,
         organisation=subscription.organisation,
-        data={"url": subscription.url, "events": subscription.events, **data},
+        data={**audited_url(subscription.url), "events": subscription.events, **data},
     )
+
+
+def audited_url(url: str) -> dict[str, str]:
+    """What the audit trail keeps of a webhook URL: its origin and the SHA-256 of the whole URL. The path
+    and query of a receiver's URL are often its credential (``/services/T0/B0/<token>``, ``?key=``), and
+    the audit trail is read beyond the organisation (the regulator) and kept for ever."""
+    parts = urlsplit(url)
+    return {"url": f"{parts.scheme}://{parts.netloc}", "url_sha256": hashlib.sha256(url.encode()).hexdigest()}
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ worker, the delivery log and redelivery, and the SSRF rules of production.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import date, timedelta
@@ -96,6 +97,17 @@ def test_a_subscription_shows_its_secret_once_and_stores_it_encrypted(world: Wor
     assert secret not in stored.secret_encrypted and service.secret_decrypt(stored.secret_encrypted) == secret
     event = AuditEvent.objects.get(action="webhook.create", object_id=str(created["id"]))
     assert secret not in json.dumps(event.data) and event.data["secret_prefix"] == secret[:10]
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_keeps_a_webhook_url_s_origin_not_its_path_or_query(world: World) -> None:
+    # a receiver's URL often carries its credential: the regulator reads every organisation's audit trail
+    url = "http://127.0.0.1:9/services/T0/B0/tok3n?key=s3cret"
+    created = subscribe(world, "operator_a", url, ["report.submitted"])
+    event = AuditEvent.objects.get(action="webhook.create", object_id=str(created["id"]))
+    assert "tok3n" not in json.dumps(event.data) and "s3cret" not in json.dumps(event.data)
+    assert event.data["url"] == "http://127.0.0.1:9"
+    assert event.data["url_sha256"] == hashlib.sha256(url.encode()).hexdigest()
 
 
 @pytest.mark.django_db
