@@ -29,6 +29,7 @@ from mrv.api.permissions import HasOrganisation, IsOperator
 from mrv.api.renderers import JSONRenderer
 from mrv.api.retry import retrying
 from mrv.domain import evidence as kinds
+from mrv.errors import InvalidRequest
 from mrv.models import Evidence, Report, ReportRevision
 from mrv.selectors import evidence as selectors
 from mrv.selectors import scoping
@@ -175,6 +176,18 @@ class ReportEvidenceView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         report = report_for(request, pk)
         require(request, IsOperator)
+        sent = len(request.FILES.getlist("file"))
+        if sent > 1:  # the serializer would keep the last and drop the others unsaid
+            raise InvalidRequest(
+                "one evidence file per request",
+                [
+                    {
+                        "pointer": "/file",
+                        "code": "one_file",
+                        "detail": f"{sent} files were sent: upload each alone",
+                    }
+                ],
+            )
         data = EvidenceUpload(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

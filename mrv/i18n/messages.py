@@ -445,6 +445,8 @@ EVIDENCE = (
     gettext_noop("line_ref names no line of the draft"),
     gettext_noop("the draft has no line {ref}; its lines are: {refs}"),
     gettext_noop("the file is empty"),
+    gettext_noop("one evidence file per request"),
+    gettext_noop("{count} files were sent: upload each alone"),
     gettext_noop("the file has no bytes"),
     gettext_noop(
         "the file's content is not an accepted type: send PDF, PNG, JPEG, XLSX, CSV or TXT (UTF-8 or GB18030)"

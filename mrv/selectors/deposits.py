@@ -307,8 +307,10 @@ def compliance_table(answer: Mapping[str, Any], *, generated_at: str = "") -> di
     keys = list(answer["group_by"])
     if "facility" in keys:
         keys.insert(keys.index("facility") + 1, "facility_name")
-    label = {keys[0]: "TOTAL"} if keys else {}
-    rows = [*answer["results"], {**dict.fromkeys(keys, ""), **answer["totals"], **label}]
+    if keys:  # one row per group, then a TOTAL row
+        rows = [*answer["results"], {**dict.fromkeys(keys, ""), **answer["totals"], keys[0]: "TOTAL"}]
+    else:  # no groups: the one row is the total (a second, unlabelled copy would be summed twice)
+        rows = [dict(answer["totals"])]
     columns = [*keys, *COMPLIANCE_COUNTS]
     table_rows = [{name: row.get(name) for name in columns} for row in rows]
     sheet_keys = [*keys]

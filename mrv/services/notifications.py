@@ -85,8 +85,11 @@ def email_message(notification: Notification, address: str) -> EmailMessage:
     subject, subject_zh = _bilingual(notification.subject)
     body, body_zh = _bilingual(notification.body)
     text = body + (f"\n\n{body_zh}" if body_zh else "")
+    # one line: a subject carries names given by users (a facility's name may hold a line break), and
+    # Django refuses a header with one (BadHeaderError), which no retry would ever get past
+    line = " ".join((f"{subject} / {subject_zh}" if subject_zh else subject).split())
     return EmailMessage(
-        subject=f"{subject} / {subject_zh}" if subject_zh else subject,
+        subject=line,
         body=text + "\n\n-- \nOpen MRV",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[address],

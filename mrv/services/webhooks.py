@@ -127,6 +127,11 @@ def _forbidden(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
+        # 2002::/16 (6to4) is "global" to ipaddress, but a relay delivers it to the IPv4 address inside
+        embedded = _forbidden(str(ip.sixtofour))
+        if embedded is not None:
+            return embedded
     # most telling first: 127.0.0.0/8 and 169.254.0.0/16 are "private" to ipaddress as well
     for name in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{name}"):
@@ -210,8 +215,16 @@ def _audit(*, by: AbstractBaseUser, action: str, subscription: WebhookSubscripti
         object_type="webhook",
         object_id=subscription.pk,
         organisation=subscription.organisation,
-        data={"url": subscription.url, "events": subscription.events, **data},
+        data={**audited_url(subscription.url), "events": subscription.events, **data},
     )
+
+
+def audited_url(url: str) -> dict[str, str]:
+    """What the audit trail keeps of a webhook URL: its origin and the SHA-256 of the whole URL. The path
+    and query of a receiver's URL are often its credential (``/services/T0/B0/<token>``, ``?key=``), and
+    the audit trail is read beyond the organisation (the regulator) and kept for ever."""
+    parts = urlsplit(url)
+    return {"url": f"{parts.scheme}://{parts.netloc}", "url_sha256": hashlib.sha256(url.encode()).hexdigest()}
 
 
 @transaction.atomic
@@ -396,7 +409,13 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
         except TargetRefused as refused:
             answer = Answer(None, f"refused: {refused}"[:500])
         else:
-            answer = _send(delivery, target)
+            try:
+                answer = _send(delivery, target)
+            except background.TimeLimitReached:
+                # a receiver that trickles its answer (each byte within the socket timeout) is cut by the
+                # task's soft time limit: a failed try like a timeout, logged and counted, not a run that
+                # rolls back and is published again by the sweeper, without end
+                answer = Answer(None, "the receiver did not answer within the task's time limit")
         duration_ms = int((time.monotonic() - started) * 1000)
         WebhookAttempt.objects.create(
             delivery=delivery,

@@ -380,6 +380,25 @@ def test_a_notification_is_emailed_once_through_a_real_smtp_server(
 
 
 @pytest.mark.django_db
+def test_a_subject_with_a_line_break_is_sent_on_one_line_and_adds_no_header(
+    world: World, smtp: OwnSmtp, settings: Any
+) -> None:
+    # a facility's name may hold a line break (the regulator's PATCH accepts it): the subject names it
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    user = world.operator_a.user
+    user.email = "operator@example.test"
+    user.save(update_fields=["email"])
+    [notification] = notify(
+        users=[user], kind="request_closed", subject="Plant A\nBcc: x@example.org", body="b", data={}
+    )
+    assert notification_email_send(notification_id=notification.pk) == f"sent to user {user.pk}"
+    [message] = smtp.messages()
+    assert str(message["Subject"]).strip() == "Plant A Bcc: x@example.org"
+    assert message["Bcc"] is None and message["To"] == "operator@example.test"
+
+
+@pytest.mark.django_db
 def test_an_smtp_server_that_is_down_leaves_the_notification_to_be_sent_again(
     world: World, smtp: OwnSmtp, settings: Any
 ) -> None:

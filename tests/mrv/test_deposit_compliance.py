@@ -183,3 +183,16 @@ def test_only_regulators_and_a_year_is_required(world: World) -> None:
     wrong = regulator.get(URL, {"year": 2024, "group_by": "gas"})
     assert wrong.status_code == 400 and wrong.json()["errors"][0]["pointer"] == "/query/group_by"
     assert date.fromisoformat(regulator.get(URL, {"year": 2024}).json()["as_of"]) == deposits.today()
+
+
+def test_an_export_without_groups_has_one_row_the_total(world: World) -> None:
+    # no group_by: one row for everything; facilities A and B, 12 months each past due by 2026 = 24
+    for format in ("csv", "xlsx"):
+        response = world.client("regulator").get(URL, {"year": 2024, "format": format})
+        assert response.status_code == 200, response.content
+        if format == "csv":
+            table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+            assert [row["expected"] for row in table] == ["24"]
+        else:
+            sheet = load_workbook(io.BytesIO(response.content), read_only=True)["Deposits"]
+            assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [24]

@@ -179,6 +179,19 @@ def test_an_upload_is_hashed_stored_under_a_generated_name_listed_and_downloaded
     assert download["Content-Disposition"].startswith("attachment;")
 
 
+def test_two_files_in_one_upload_are_refused_not_one_kept_silently(world: World) -> None:
+    operator = world.client("operator_a")
+    report = _report(world)
+    files = [SimpleUploadedFile("a.pdf", PDF), SimpleUploadedFile("b.pdf", PDF + b"%% b\n")]
+    response = operator.post(
+        f"/api/v1/reports/{report}/evidence/", {"file": files, "kind": "lab_report"}, format="multipart"
+    )
+    assert response.status_code == 400, response.content
+    [error] = response.json()["errors"]
+    assert (error["pointer"], error["code"]) == ("/file", "one_file")
+    assert not Evidence.objects.exists()
+
+
 def test_a_second_upload_of_the_same_name_is_a_second_file(world: World) -> None:
     operator = world.client("operator_a")
     report = _report(world)

@@ -5,6 +5,7 @@ worker, the delivery log and redelivery, and the SSRF rules of production.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import date, timedelta
@@ -101,6 +102,17 @@ def test_a_subscription_shows_its_secret_once_and_stores_it_encrypted(world: Wor
     assert secret not in stored.secret_encrypted and service.secret_decrypt(stored.secret_encrypted) == secret
     event = AuditEvent.objects.get(action="webhook.create", object_id=str(created["id"]))
     assert secret not in json.dumps(event.data) and event.data["secret_prefix"] == secret[:10]
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_keeps_a_webhook_url_s_origin_not_its_path_or_query(world: World) -> None:
+    # a receiver's URL often carries its credential: the regulator reads every organisation's audit trail
+    url = "http://127.0.0.1:9/services/T0/B0/tok3n?key=s3cret"
+    created = subscribe(world, "operator_a", url, ["report.submitted"])
+    event = AuditEvent.objects.get(action="webhook.create", object_id=str(created["id"]))
+    assert "tok3n" not in json.dumps(event.data) and "s3cret" not in json.dumps(event.data)
+    assert event.data["url"] == "http://127.0.0.1:9"
+    assert event.data["url_sha256"] == hashlib.sha256(url.encode()).hexdigest()
 
 
 @pytest.mark.django_db
@@ -352,6 +364,57 @@ def test_a_receiver_that_is_down_or_too_slow_is_a_failed_try_with_its_reason(
 
 
 @pytest.mark.django_db
+def test_a_receiver_that_trickles_its_answer_is_a_failed_try_at_the_task_s_time_limit(
+    world: World, settings: Any
+) -> None:
+    import signal
+    import socket
+    import threading
+    import time
+
+    settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 1.0  # each byte comes within it: the socket never times out
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            while not stop.is_set():  # one byte of the status line every 0.2 s, never the end of it
+                try:
+                    connection.sendall(b"H")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+
+    def soft_limit(signum: int, frame: Any) -> None:  # what the worker does at the soft time limit
+        raise background.TimeLimitReached()
+
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    try:
+        delivery, _ = one_delivery(world, f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        signal.setitimer(signal.ITIMER_REAL, 1.5)
+        outcome = service.delivery_try(delivery_id=delivery.pk, number=1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+    assert outcome.startswith("retry in")
+    [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
+    assert (attempt.status_code, attempt.error) == (
+        None,
+        "the receiver did not answer within the task's time limit",
+    )
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+@pytest.mark.django_db
 def test_a_secret_that_cannot_be_decrypted_is_a_failed_try_saying_why(world: World, settings: Any) -> None:
     with receiver() as rx:
         delivery, _ = one_delivery(world, rx.url)
@@ -470,6 +533,18 @@ def test_production_refuses_urls_to_private_addresses_and_never_contacts_them(
         assert error["pointer"] == "/url" and why in error["detail"]
         assert rx.received == []
     assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [("2002:7f00:1::1", "loopback"), ("2002:a9fe:a9fe::1", "link-local"), ("2002:a00:1::1", "private")],
+)
+def test_a_6to4_address_is_judged_by_the_ipv4_address_it_carries(address: str, why: str) -> None:
+    # 2002:WWXX:YYZZ::/48 is routed by a 6to4 relay to WW.XX.YY.ZZ: 7f00:0001 = 127.0.0.1,
+    # a9fe:a9fe = 169.254.169.254, 0a00:0001 = 10.0.0.1
+    with pytest.raises(service.TargetRefused, match=why):
+        service.target_of(f"https://[{address}]/", production=True)
+    assert service._forbidden("2002:101:101::1") is None  # 1.1.1.1 inside: public
 
 
 def test_production_accepts_a_public_https_address() -> None:
