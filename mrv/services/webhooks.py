@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -362,6 +362,51 @@ def backoff(number: int) -> float:
     return float(settings.MRV_WEBHOOK_BACKOFF_SECONDS * 2 ** (number - 1))
 
 
+#: PostgreSQL: the try's log row and the delivery's new state in one statement (one round trip).
+_RECORD_SQL = """
+WITH attempt AS (
+    INSERT INTO mrv_webhookattempt (delivery_id, number, at, status_code, error, duration_ms)
+    VALUES (%(delivery)s, %(number)s, %(at)s, %(status_code)s, %(error)s, %(duration_ms)s)
+)
+UPDATE mrv_webhookdelivery
+SET attempts = %(number)s, status = %(status)s, next_attempt_at = %(next_attempt_at)s,
+    delivered_at = %(delivered_at)s, published_at = %(published_at)s
+WHERE id = %(delivery)s
+"""
+
+
+def _record(delivery: WebhookDelivery, *, at: Any, answer: Answer, duration_ms: int) -> None:
+    """Log try ``delivery.attempts`` (append-only) and save the delivery's new state, in the caller's
+    transaction: one statement on PostgreSQL, an insert and an update elsewhere (SQLite)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RECORD_SQL,
+                {
+                    "delivery": delivery.pk,
+                    "number": delivery.attempts,
+                    "at": at,
+                    "status_code": answer.status_code,
+                    "error": answer.error,
+                    "duration_ms": duration_ms,
+                    "status": delivery.status,
+                    "next_attempt_at": delivery.next_attempt_at,
+                    "delivered_at": delivery.delivered_at,
+                    "published_at": delivery.published_at,
+                },
+            )
+        return
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        at=at,
+        status_code=answer.status_code,
+        error=answer.error,
+        duration_ms=duration_ms,
+    )
+    delivery.save(update_fields=["attempts", "status", "next_attempt_at", "delivered_at", "published_at"])
+
+
 def delivery_try(*, delivery_id: int, number: int) -> str:
     """Make try ``number`` of delivery ``delivery_id`` if it is the next one and due; what happened.
 
@@ -398,16 +443,7 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
         else:
             answer = _send(delivery, target)
         duration_ms = int((time.monotonic() - started) * 1000)
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            at=now,
-            status_code=answer.status_code,
-            error=answer.error,
-            duration_ms=duration_ms,
-        )
         delivery.attempts = number
-        fields = ["attempts", "status", "next_attempt_at", "delivered_at", "published_at"]
         if not answer.error:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = Status.DELIVERED, now, None
             outcome = f"delivered: HTTP {answer.status_code}"
@@ -423,7 +459,7 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
             else:  # published by the sweeper when due
                 delivery.published_at = None
             outcome = f"retry in {wait:g} s: {answer.error}"
-        delivery.save(update_fields=fields)
+        _record(delivery, at=now, answer=answer, duration_ms=duration_ms)
     if countdown is not None:
         background.publish(background.DELIVER_WEBHOOK, delivery_id, number + 1, countdown=countdown)
     return outcome
