@@ -33,6 +33,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -315,23 +316,74 @@ class Answer:
     error: str
 
 
-def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body`` to ``target`` at its first checked address; the receiver's status, or the error."""
+#: Seconds an idle kept-alive connection to a receiver is reused for (under the 5 s many servers keep).
+IDLE_SECONDS = 4.0
+_idle = threading.local()
+
+
+def _idle_connections() -> dict[tuple[str, str, int, str], tuple[http.client.HTTPConnection, float]]:
+    """This thread's (this worker process's) kept-alive connections, by scheme, host, port and the
+    address each is connected to."""
+    if not hasattr(_idle, "connections"):
+        _idle.connections = {}
+    return _idle.connections  # type: ignore[no-any-return]
+
+
+def _connection_to(target: Target) -> tuple[http.client.HTTPConnection, bool]:
+    """A connection to ``target`` at its first checked address: one kept alive to that same host and
+    address (and used within IDLE_SECONDS) if there is one, else a new one; and whether it was kept."""
+    key = (target.scheme, target.host, target.port, target.addresses[0])
+    kept = _idle_connections().pop(key, None)
+    if kept is not None:
+        connection, since = kept
+        if time.monotonic() - since < IDLE_SECONDS and connection.sock is not None:
+            return connection, True
+        connection.close()
     kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = kind(
         target.host, target.port, address=target.addresses[0], timeout=settings.MRV_WEBHOOK_TIMEOUT_SECONDS
     )
+    return connection, False
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, target: Target, body: bytes, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    connection.request("POST", target.path, body=body, headers=headers)
+    return connection.getresponse()
+
+
+def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST ``body`` to ``target`` at its first checked address; the receiver's status, or the error.
+
+    The connection is kept for the next try to the same host and checked address when the receiver
+    keeps it open (HTTP/1.1) and its whole answer was read: only ever to the address checked for this
+    try. A kept connection the receiver closed in the meantime (no answer on it) is replaced by a new
+    one once; the event was not acknowledged, so sending it again is what a retry would do."""
+    connection, kept = _connection_to(target)
+    keep = False
     try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            response = _exchange(connection, target, body, headers)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not kept:
+                raise
+            connection.close()
+            connection, kept = _connection_to(target)  # popped above: a new one
+            response = _exchange(connection, target, body, headers)
         response.read(ANSWER_LIMIT)
         status = response.status
+        keep = not response.will_close and response.isclosed()  # all of it read, the receiver keeps it
     except TimeoutError:
         return Answer(None, f"timed out after {settings.MRV_WEBHOOK_TIMEOUT_SECONDS:g} s")
     except (OSError, http.client.HTTPException) as error:
         return Answer(None, f"{type(error).__name__}: {error}"[:500])
     finally:
-        connection.close()
+        if keep:
+            key = (target.scheme, target.host, target.port, target.addresses[0])
+            _idle_connections()[key] = (connection, time.monotonic())
+        else:
+            connection.close()
     if 200 <= status < 300:
         return Answer(status, "")
     if 300 <= status < 400:
