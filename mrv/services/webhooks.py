@@ -25,6 +25,7 @@ the check and the connection, "DNS rebinding", is not followed). In development 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -287,6 +288,16 @@ def delivery_redeliver(*, by: AbstractBaseUser, delivery: WebhookDelivery) -> We
 # -- delivery --------------------------------------------------------------------------------------------
 
 
+def _open(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to ``address`` with Nagle's algorithm off, as http.client's own ``connect`` does:
+    it sends a request's headers and body in two writes, and with Nagle on the body waits for the
+    receiver's delayed acknowledgement of the headers (40 ms on Linux) on every try."""
+    sock = socket.create_connection((address, port), timeout)
+    with contextlib.suppress(OSError):  # not every socket family has it
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to ``host`` that connects to the address checked for it, not a fresh lookup."""
 
@@ -295,7 +306,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _open(self.address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -306,7 +317,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _open(self.address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
