@@ -528,6 +528,20 @@ def test_tries_to_a_receiver_keeping_connections_open_reuse_one_only_to_the_chec
     assert len(peers) == 4 and len(set(peers)) == 1  # 3 tries, the refused one absent, then a 4th
 
 
+def test_a_try_sends_without_waiting_for_acknowledgements_nagle_off() -> None:
+    """The pinned connections turn Nagle's algorithm off as http.client's own do: a request goes out in
+    two writes (headers, body), and with Nagle on the body waited for the receiver's delayed ACK."""
+    import socket
+
+    with receiver() as rx:
+        plain = service._PinnedHTTPConnection("pinned.invalid", rx.port, address="127.0.0.1", timeout=5)
+        plain.connect()
+        try:
+            assert plain.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            plain.close()
+
+
 def test_a_receiver_closing_each_connection_gets_a_new_one_per_try(settings: Any) -> None:
     settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 5
     with receiver() as rx:  # HTTP/1.0: the receiver closes after each answer
