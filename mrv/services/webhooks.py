@@ -18,8 +18,9 @@ does not give the secrets.
 
 SSRF: with ``MRV_ENV=production`` a URL must be https and every address its host resolves to must be
 public (not private, loopback, link-local, reserved, multicast or unspecified); checked at subscription
-and again at each try, which then connects to the address it checked (a DNS answer that changes between
-the check and the connection, "DNS rebinding", is not followed). In development any http(s) URL is allowed.
+and again at each try, which then connects to the address it checked, or reuses a connection its worker
+process kept alive to that same host and address (a DNS answer that changes between the check and the
+connection, "DNS rebinding", is not followed). In development any http(s) URL is allowed.
 """
 
 from __future__ import annotations
