@@ -349,6 +349,8 @@ def _connection_to(target: Target) -> tuple[http.client.HTTPConnection, bool]:
     if kept is not None:
         connection, since = kept
         if time.monotonic() - since < IDLE_SECONDS and connection.sock is not None:
+            connection.timeout = settings.MRV_WEBHOOK_TIMEOUT_SECONDS  # as a new one would have
+            connection.sock.settimeout(connection.timeout)
             return connection, True
         connection.close()
     kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
