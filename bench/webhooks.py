@@ -3,16 +3,18 @@ processes (one prefork worker with two children).
 
 Everything of its own: a PostgreSQL database ``mrv_bench_webhooks`` (recreated every run;
 ``BENCH_WEBHOOKS_DATABASE_URL``), a ``redis-server`` on a free port as broker (stopped at the end), and a
-receiver (``http.server``, threaded) on 127.0.0.1 answering 200 to every POST.
+receiver (``http.server``, threaded, HTTP/1.1 keeping connections open as most servers do) on 127.0.0.1
+answering 200 to every POST.
 
 1. 10,000 events are published in one transaction (the outbox rows, then 10,000 task messages on commit)
    with no worker running: the time to queue them.
-2. The workers start and drain the queue: each delivery is signed, POSTed, its try logged and the row
-   marked delivered. The rate is deliveries per second from the first request the receiver got to the
+2. The workers start and drain the queue: each delivery is locked, its URL checked again, signed,
+   POSTed (over the worker process's kept-alive connection to the checked address), its try logged and
+   the row marked delivered. The rate is deliveries per second from the first request the receiver got to the
    last; the wall time from the workers' start is shown too.
 3. Baseline, measured in the same run: the same 10,000 POSTs (same body and headers) sent straight to
-   the receiver by 2 plain processes (``http.client``, one connection per POST, as the service does),
-   without database, broker or signing.
+   the receiver by 2 plain processes (``http.client``, one kept-alive connection each), without database,
+   broker or signing.
 
 Then it checks that every delivery was received exactly once and is recorded ``delivered``.
 ``BENCH_WEBHOOK_DELIVERIES`` changes the count.
@@ -59,6 +61,8 @@ class _Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
@@ -93,11 +97,11 @@ class _Receiver:
 
 def _post_many(port: int, count: int, body: bytes) -> None:
     headers = {"Content-Type": "application/json", "MRV-Event-Id": "baseline", "MRV-Signature": "t=0,v1=0"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     for _ in range(count):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("POST", "/hooks", body=body, headers=headers)
         connection.getresponse().read()
-        connection.close()
+    connection.close()
 
 
 def _wait(check: Any, what: str, timeout: float) -> None:

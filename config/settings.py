@@ -395,6 +395,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Celery's Django fix-up closes the database connection before and after every task (a new PostgreSQL
+# connection per task: most of a webhook delivery's time). A very high reuse count turns that off, and
+# config/celery.py applies Django's own rule instead around each task (close_old_connections: a
+# connection that failed, or older than CONN_MAX_AGE, is closed; CONN_HEALTH_CHECKS checks the rest).
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_TASK_IGNORE_RESULT = True
 #: The queue the service's tasks go to (tests give each real worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = env.str("MRV_TASK_QUEUE", default="mrv")

@@ -18,13 +18,15 @@ does not give the secrets.
 
 SSRF: with ``MRV_ENV=production`` a URL must be https and every address its host resolves to must be
 public (not private, loopback, link-local, reserved, multicast or unspecified); checked at subscription
-and again at each try, which then connects to the address it checked (a DNS answer that changes between
-the check and the connection, "DNS rebinding", is not followed). In development any http(s) URL is allowed.
+and again at each try, which then connects to the address it checked, or reuses a connection its worker
+process kept alive to that same host and address (a DNS answer that changes between the check and the
+connection, "DNS rebinding", is not followed). In development any http(s) URL is allowed.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -33,6 +35,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,7 +46,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -299,6 +302,16 @@ def delivery_redeliver(*, by: AbstractBaseUser, delivery: WebhookDelivery) -> We
 # -- delivery --------------------------------------------------------------------------------------------
 
 
+def _open(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to ``address`` with Nagle's algorithm off, as http.client's own ``connect`` does:
+    it sends a request's headers and body in two writes, and with Nagle on the body waits for the
+    receiver's delayed acknowledgement of the headers (40 ms on Linux) on every try."""
+    sock = socket.create_connection((address, port), timeout)
+    with contextlib.suppress(OSError):  # not every socket family has it
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to ``host`` that connects to the address checked for it, not a fresh lookup."""
 
@@ -307,7 +320,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _open(self.address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -318,7 +331,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _open(self.address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
@@ -328,23 +341,76 @@ class Answer:
     error: str
 
 
-def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body`` to ``target`` at its first checked address; the receiver's status, or the error."""
+#: Seconds an idle kept-alive connection to a receiver is reused for (under the 5 s many servers keep).
+IDLE_SECONDS = 4.0
+_idle = threading.local()
+
+
+def _idle_connections() -> dict[tuple[str, str, int, str], tuple[http.client.HTTPConnection, float]]:
+    """This thread's (this worker process's) kept-alive connections, by scheme, host, port and the
+    address each is connected to."""
+    if not hasattr(_idle, "connections"):
+        _idle.connections = {}
+    return _idle.connections  # type: ignore[no-any-return]
+
+
+def _connection_to(target: Target) -> tuple[http.client.HTTPConnection, bool]:
+    """A connection to ``target`` at its first checked address: one kept alive to that same host and
+    address (and used within IDLE_SECONDS) if there is one, else a new one; and whether it was kept."""
+    key = (target.scheme, target.host, target.port, target.addresses[0])
+    kept = _idle_connections().pop(key, None)
+    if kept is not None:
+        connection, since = kept
+        if time.monotonic() - since < IDLE_SECONDS and connection.sock is not None:
+            connection.timeout = settings.MRV_WEBHOOK_TIMEOUT_SECONDS  # as a new one would have
+            connection.sock.settimeout(connection.timeout)
+            return connection, True
+        connection.close()
     kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = kind(
         target.host, target.port, address=target.addresses[0], timeout=settings.MRV_WEBHOOK_TIMEOUT_SECONDS
     )
+    return connection, False
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, target: Target, body: bytes, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    connection.request("POST", target.path, body=body, headers=headers)
+    return connection.getresponse()
+
+
+def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST ``body`` to ``target`` at its first checked address; the receiver's status, or the error.
+
+    The connection is kept for the next try to the same host and checked address when the receiver
+    keeps it open (HTTP/1.1) and its whole answer was read: only ever to the address checked for this
+    try. A kept connection the receiver closed in the meantime (no answer on it) is replaced by a new
+    one once; the event was not acknowledged, so sending it again is what a retry would do."""
+    connection, kept = _connection_to(target)
+    keep = False
     try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            response = _exchange(connection, target, body, headers)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not kept:
+                raise
+            connection.close()
+            connection, kept = _connection_to(target)  # popped above: a new one
+            response = _exchange(connection, target, body, headers)
         response.read(ANSWER_LIMIT)
         status = response.status
+        keep = not response.will_close and response.isclosed()  # all of it read, the receiver keeps it
     except TimeoutError:
         return Answer(None, f"timed out after {settings.MRV_WEBHOOK_TIMEOUT_SECONDS:g} s")
     except (OSError, http.client.HTTPException) as error:
         return Answer(None, f"{type(error).__name__}: {error}"[:500])
     finally:
-        connection.close()
+        if keep:
+            key = (target.scheme, target.host, target.port, target.addresses[0])
+            _idle_connections()[key] = (connection, time.monotonic())
+        else:
+            connection.close()
     if 200 <= status < 300:
         return Answer(status, "")
     if 300 <= status < 400:
@@ -373,6 +439,51 @@ def _send(delivery: WebhookDelivery, target: Target) -> Answer:
 def backoff(number: int) -> float:
     """Seconds to wait after failed try ``number`` (1, 2, ...) before the next one."""
     return float(settings.MRV_WEBHOOK_BACKOFF_SECONDS * 2 ** (number - 1))
+
+
+#: PostgreSQL: the try's log row and the delivery's new state in one statement (one round trip).
+_RECORD_SQL = """
+WITH attempt AS (
+    INSERT INTO mrv_webhookattempt (delivery_id, number, at, status_code, error, duration_ms)
+    VALUES (%(delivery)s, %(number)s, %(at)s, %(status_code)s, %(error)s, %(duration_ms)s)
+)
+UPDATE mrv_webhookdelivery
+SET attempts = %(number)s, status = %(status)s, next_attempt_at = %(next_attempt_at)s,
+    delivered_at = %(delivered_at)s, published_at = %(published_at)s
+WHERE id = %(delivery)s
+"""
+
+
+def _record(delivery: WebhookDelivery, *, at: Any, answer: Answer, duration_ms: int) -> None:
+    """Log try ``delivery.attempts`` (append-only) and save the delivery's new state, in the caller's
+    transaction: one statement on PostgreSQL, an insert and an update elsewhere (SQLite)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RECORD_SQL,
+                {
+                    "delivery": delivery.pk,
+                    "number": delivery.attempts,
+                    "at": at,
+                    "status_code": answer.status_code,
+                    "error": answer.error,
+                    "duration_ms": duration_ms,
+                    "status": delivery.status,
+                    "next_attempt_at": delivery.next_attempt_at,
+                    "delivered_at": delivery.delivered_at,
+                    "published_at": delivery.published_at,
+                },
+            )
+        return
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        at=at,
+        status_code=answer.status_code,
+        error=answer.error,
+        duration_ms=duration_ms,
+    )
+    delivery.save(update_fields=["attempts", "status", "next_attempt_at", "delivered_at", "published_at"])
 
 
 def delivery_try(*, delivery_id: int, number: int) -> str:
@@ -417,16 +528,7 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
                 # rolls back and is published again by the sweeper, without end
                 answer = Answer(None, "the receiver did not answer within the task's time limit")
         duration_ms = int((time.monotonic() - started) * 1000)
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            at=now,
-            status_code=answer.status_code,
-            error=answer.error,
-            duration_ms=duration_ms,
-        )
         delivery.attempts = number
-        fields = ["attempts", "status", "next_attempt_at", "delivered_at", "published_at"]
         if not answer.error:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = Status.DELIVERED, now, None
             outcome = f"delivered: HTTP {answer.status_code}"
@@ -442,7 +544,7 @@ def delivery_try(*, delivery_id: int, number: int) -> str:
             else:  # published by the sweeper when due
                 delivery.published_at = None
             outcome = f"retry in {wait:g} s: {answer.error}"
-        delivery.save(update_fields=fields)
+        _record(delivery, at=now, answer=answer, duration_ms=duration_ms)
     if countdown is not None:
         background.publish(background.DELIVER_WEBHOOK, delivery_id, number + 1, countdown=countdown)
     return outcome

@@ -20,6 +20,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    #: the client's address and port: requests over one kept-alive connection share it
+    peer: tuple[str, int] = ("", 0)
 
 
 @dataclass
@@ -53,18 +55,23 @@ class Receiver:
 
 
 @contextmanager
-def receiver(*statuses: int, delay: float = 0.0) -> Iterator[Receiver]:
+def receiver(*statuses: int, delay: float = 0.0, keep_alive: bool = False) -> Iterator[Receiver]:
     """A receiver answering ``statuses`` in turn (then 200), each ``delay`` seconds after the request
-    came in; stopped on exit."""
+    came in; stopped on exit. HTTP/1.0 (a connection per request), or HTTP/1.1 keeping connections open
+    with ``keep_alive``."""
     state = Receiver(statuses=list(statuses), delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = state.answer()
             time.sleep(state.delay)
             with state.lock:
-                state.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
+                state.received.append(
+                    Received(self.path, dict(self.headers.items()), body, time.time(), self.client_address)
+                )
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()

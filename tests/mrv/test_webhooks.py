@@ -585,6 +585,55 @@ def test_a_try_connects_to_the_address_it_checked_not_to_a_fresh_lookup(settings
     assert got.headers["Host"] == f"rebound.invalid:{rx.port}"
 
 
+def test_tries_to_a_receiver_keeping_connections_open_reuse_one_only_to_the_checked_address(
+    settings: Any,
+) -> None:
+    """A receiver speaking HTTP/1.1 gets consecutive tries over one connection (one client port); a try
+    whose check gave another address never uses that connection: it connects to its own address (here
+    nobody listens on 127.0.0.2 at that port: refused, and the receiver got nothing more)."""
+    settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 5
+    with receiver(keep_alive=True) as rx:
+        target = service.Target(
+            scheme="http", host="kept.invalid", port=rx.port, path="/x", addresses=("127.0.0.1",)
+        )
+        for _ in range(3):
+            assert service._post(target, body=b"{}", headers={}) == service.Answer(200, "")
+        other = service.Target(
+            scheme="http", host="kept.invalid", port=rx.port, path="/x", addresses=("127.0.0.2",)
+        )
+        refused = service._post(other, body=b"{}", headers={})
+        assert refused.status_code is None and "ConnectionRefusedError" in refused.error
+        assert service._post(target, body=b"{}", headers={}) == service.Answer(200, "")
+        peers = [got.peer for got in rx.received]
+    assert len(peers) == 4 and len(set(peers)) == 1  # 3 tries, the refused one absent, then a 4th
+
+
+def test_a_try_sends_without_waiting_for_acknowledgements_nagle_off() -> None:
+    """The pinned connections turn Nagle's algorithm off as http.client's own do: a request goes out in
+    two writes (headers, body), and with Nagle on the body waited for the receiver's delayed ACK."""
+    import socket
+
+    with receiver() as rx:
+        plain = service._PinnedHTTPConnection("pinned.invalid", rx.port, address="127.0.0.1", timeout=5)
+        plain.connect()
+        try:
+            assert plain.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            plain.close()
+
+
+def test_a_receiver_closing_each_connection_gets_a_new_one_per_try(settings: Any) -> None:
+    settings.MRV_WEBHOOK_TIMEOUT_SECONDS = 5
+    with receiver() as rx:  # HTTP/1.0: the receiver closes after each answer
+        target = service.Target(
+            scheme="http", host="closing.invalid", port=rx.port, path="/x", addresses=("127.0.0.1",)
+        )
+        for _ in range(2):
+            assert service._post(target, body=b"{}", headers={}) == service.Answer(200, "")
+        peers = [got.peer for got in rx.received]
+    assert len(set(peers)) == 2
+
+
 # -- through a real Celery worker ----------------------------------------------------------------------
 
 
