@@ -168,13 +168,16 @@ def deadline_reminders_send(*, on: date | None = None) -> int:
         if days is None or deadline.status != "open":  # met already (a missed one is past its date)
             continue
         reminded = []
-        for user in reminder_recipients(deadline):
-            key = (deadline.kind, deadline.facility.pk, deadline.period, days, user.pk)
-            if key not in sent_before and _remind(deadline, days, user):
-                reminded.append(user)
-        if reminded:
-            deadline_approaching(deadline=deadline, days_before=days, users=reminded)
-            sent += len(reminded)
+        # One transaction per deadline: its reminders and its deadline.approaching event are stored together
+        # (a crash between them can neither lose the event nor leave it without its reminders).
+        with transaction.atomic():
+            for user in reminder_recipients(deadline):
+                key = (deadline.kind, deadline.facility.pk, deadline.period, days, user.pk)
+                if key not in sent_before and _remind(deadline, days, user):
+                    reminded.append(user)
+            if reminded:
+                deadline_approaching(deadline=deadline, days_before=days, users=reminded)
+        sent += len(reminded)
     return sent
 
 
