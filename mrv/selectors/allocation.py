@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +61,26 @@ def allocated_by_facility(plan: AllocationPlan | None, facility_ids: Sequence[in
         row["facility_id"]: (row["final_sum"] if row["finals"] else row["pre_sum"]) or Decimal(0)
         for row in rows
     }
+
+
+def obligations_met_at(facility_ids: Sequence[int], year: int) -> dict[int, datetime]:
+    """When each facility's surrenders for ``year`` first covered its obligation (its verified direct
+    emissions in whole allowances): the time the covering surrender was recorded. Facilities with no
+    verified report, or not covered yet, are absent."""
+    verified = verified_revisions(facility_ids, year)
+    obligations = {pk: rules.obligation(verified_direct(totals)) for pk, (_, totals) in verified.items()}
+    met: dict[int, datetime] = {}
+    surrendered: dict[int, Decimal] = defaultdict(Decimal)
+    for facility_id, allowances, offsets, at in (
+        Surrender.objects.filter(facility_id__in=list(obligations), year=year)
+        .order_by("recorded_at", "id")
+        .values_list("facility_id", "allowances", "offsets", "recorded_at")
+    ):
+        surrendered[facility_id] += allowances + offsets
+        obligation = obligations[facility_id]
+        if facility_id not in met and obligation is not None and surrendered[facility_id] >= obligation:
+            met[facility_id] = at
+    return met
 
 
 def compliance_rows(*, facilities: Sequence[Facility], year: int, today: date) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ A deadline is met by:
 - ``monthly_deposit``: the month's report first submitted (its revision 1);
 - ``annual_report``: the year's annual report first submitted;
 - ``verification``: the first positive opinion (verified, verified with comments) on the annual report;
-- ``surrender``: nothing yet: the service does not record allowances (the compliance feature will);
-  until then a surrender deadline is never met here.
+- ``surrender``: met when the facility's surrenders for the year first covered its obligation (its
+  verified direct emissions in whole allowances; ``mrv.selectors.allocation.obligations_met_at``).
 
 Statuses, judged on a day in Beijing time (a deadline met on its due date is met on time): ``open``
 (not met, not yet due), ``met`` (met by the due date), ``late`` (met after it), ``missed`` (not met and
@@ -34,6 +34,7 @@ from django.db.models import Min
 from accounting import methodologies
 from mrv.models import Facility, ReportRevision, VerificationJob
 from mrv.selectors import deposits
+from mrv.selectors.allocation import obligations_met_at
 from mrv.selectors.scoping import facilities_visible_to
 
 MONTHLY_DEPOSIT, ANNUAL_REPORT, VERIFICATION, SURRENDER = (
@@ -129,6 +130,7 @@ def facility_deadlines(*, facilities: Iterable[Facility], year: int, on: date) -
     )
     default_rule = deposits.due_rule(deposits.DEFAULT_METHODOLOGY)
     yearly = yearly_dates(year)
+    surrendered = obligations_met_at([facility.pk for facility in facilities], year)
     found = []
     for facility in facilities:
         rows = []
@@ -152,7 +154,7 @@ def facility_deadlines(*, facilities: Iterable[Facility], year: int, on: date) -
         met = {
             ANNUAL_REPORT: _as_on(annual.get(facility.pk), on),
             VERIFICATION: _as_on(verified.get(facility.pk), on),
-            SURRENDER: None,
+            SURRENDER: _as_on(surrendered.get(facility.pk), on),
         }
         for kind, (due, source) in yearly.items():
             rows.append(

@@ -219,8 +219,19 @@ def test_surrenders_make_a_facility_compliant_before_the_due_date(world: World) 
     assert first.status_code == 201, first.content
     assert first.json()["compliance"]["status"] == "open"
     assert first.json()["compliance"]["balance"] == "-46250"  # 528,750 - 575,000
+
+    def surrender_deadline() -> dict[str, Any]:
+        rows = client.get(
+            f"/api/v1/deadlines/?year=2025&facility={world.facility_a.pk}&kind=surrender"
+        ).json()
+        [row] = rows["results"]
+        return dict(row)
+
+    assert surrender_deadline()["met_at"] is None  # 528,750 of 575,000: the obligation is not covered yet
     second = client.post(url, {"allowances": "46250"}, format="json")
     assert second.json()["compliance"]["status"] == "compliant"
+    deadline = surrender_deadline()  # covered now: the surrender deadline is met, by the second surrender
+    assert deadline["status"] == "met" and deadline["met_at"] is not None
     assert second.json()["compliance"]["balance"] == "0"
     assert second.json()["surrender"]["late"] is False
     actions = list(
