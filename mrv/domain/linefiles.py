@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from accounting.registry import registered
+from accounting.registry import EMISSION_FIELDS, registered
 from mrv.domain import headers
 from mrv.domain.cells import export_cell
 
@@ -118,6 +118,8 @@ def columns(sector: str) -> list[str]:
     names: list[str] = list(COMMON)
     for kind in SECTOR_KINDS[sector]:
         for field in sorted(fields[kind]):
+            if field in EMISSION_FIELDS:  # a line's stated uncertainty: JSON only (no line-file columns)
+                continue
             if field in NESTED:
                 for part in NESTED[field]:
                     candidates = [f"{field}.{part}", f"{field}.{part}_unit"]

@@ -76,8 +76,8 @@ from mrv.services.verification import checks_run
 from tests.mrv.verification_helpers import plausible_cement
 demo_seed()
 facility = Facility.objects.filter(sector="cement").order_by("id").first()
-operator = User.objects.filter(membership__organisation=facility.operator).first()
-regulator = User.objects.filter(membership__role="regulator").first()
+operator = User.objects.filter(memberships__organisation=facility.operator).first()
+regulator = User.objects.filter(memberships__role="regulator").first()
 def deposited(month):
     report = report_create(by=operator, facility=facility, year=2031, month=month, methodology=None,
                            lines=plausible_cement()).report

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FUEL_FIELDS = (
     "biomass_fraction, carbon_content, direction, emission_factor, fuel, month, ncv, oxidation_factor, "
-    "quantity, ref, source, uncertainty"
+    "quantity, ref, source, uncertainty, unit"
 )
 NUMBER_RULE = "the decimal mark is '.' and digits are not grouped"
 
