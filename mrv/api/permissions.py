@@ -76,6 +76,14 @@ class IsSubmitter(BasePermission):
         return may_submit(request.user)
 
 
+class IsPlanSubmitter(IsSubmitter):
+    """The same capability submits a monitoring plan to the competent authority."""
+
+    message = (
+        "Your membership is a preparer: a submitter of the organisation must submit this monitoring plan."
+    )
+
+
 class MayGrant(BasePermission):
     """A submitter of the facility's own operator organisation (not a consultant) grants access to it."""
 

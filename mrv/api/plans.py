@@ -23,7 +23,7 @@ from mrv.api.idempotency import idempotent
 from mrv.api.lookups import MAX_ID, query, require
 from mrv.api.pagination import PageNumberPagination
 from mrv.api.parsers import BoundedMultiPartParser, DecimalJSONParser
-from mrv.api.permissions import HasOrganisation, IsOperator, IsReadOnly, IsRegulator
+from mrv.api.permissions import HasOrganisation, IsOperator, IsPlanSubmitter, IsReadOnly, IsRegulator
 from mrv.api.renderers import CSVRenderer, JSONRenderer, XLSXRenderer
 from mrv.api.reporting import AcceptHeaderNegotiation
 from mrv.api.retry import retrying
@@ -203,6 +203,7 @@ class PlanSubmitView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         plan = _plan(request, pk)
         require(request, IsOperator)
+        require(request, IsPlanSubmitter)
         return Response(_out(services.plan_submit(by=request.user, plan=plan)))
 
 

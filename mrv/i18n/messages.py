@@ -467,6 +467,9 @@ EVIDENCE = (
 #: Who may act for whom (issue 16): memberships, jurisdictions, grants and the submitter's sign-off.
 AUTHORITY = (
     gettext_noop(
+        "Your membership is a preparer: a submitter of the organisation must submit this monitoring plan."
+    ),
+    gettext_noop(
         "you hold {count} memberships: name the one this request acts for with the header MRV-Membership:"
         " <id> (GET /api/v1/auth/memberships/ lists them), or use a token bound to one"
     ),

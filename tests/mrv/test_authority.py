@@ -313,6 +313,37 @@ def test_a_user_with_two_memberships_acts_for_each_in_turn_and_sees_only_its_dat
     assert [f["id"] for f in for_b.get("/api/v1/facilities/").json()["results"]] == [world.facility_b.pk]
 
 
+def test_a_preparer_drafts_a_monitoring_plan_and_only_a_submitter_submits_it(world: World) -> None:
+    user, token = user_create_with_token(
+        username="plan-clerk",
+        role="operator",
+        organisation_name=organisation_of(world.operator_a).name,
+        capability="preparer",
+    )
+    clerk = client_for(ApiUser(user=user, token=token.key))
+    body = {
+        "facility": world.facility_a.pk,
+        "valid_from": "2024-01-01",
+        "methodology": "cn-mee-2024",
+        "sources": [
+            {
+                "ref": "grid",
+                "source": "electricity",
+                "parameters": {
+                    "quantity": {"determination": "measured", "method": "meter", "frequency": "monthly"}
+                },
+            }
+        ],
+        "quality_assurance": "monthly meter reading",
+    }
+    created = clerk.post("/api/v1/monitoring-plans/", body, format="json")
+    assert created.status_code == 201, created.content
+    url = f"/api/v1/monitoring-plans/{created.json()['id']}/submit/"
+    refused = problem(clerk.post(url), 403, "permission_denied")
+    assert "a submitter of the organisation must submit this monitoring plan" in refused["detail"]
+    assert world.client("operator_a").post(url).status_code == 200  # the organisation's submitter
+
+
 def test_a_membership_outside_its_validity_acts_for_nobody(world: World) -> None:
     membership = Membership.objects.get(user=world.operator_a.user)
     membership.valid_until = timezone.now() - timedelta(days=1)
