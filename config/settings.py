@@ -479,6 +479,11 @@ CELERY_BEAT_SCHEDULE["deadline-reminders"] = {
     "task": "mrv.send_deadline_reminders",
     "schedule": env.float("MRV_REMINDER_INTERVAL_SECONDS", default=3600.0),
 }
+#: Notification e-mails not sent after an hour (SMTP down longer than the task's retries) are sent again.
+CELERY_BEAT_SCHEDULE["notification-emails"] = {
+    "task": "mrv.resend_notification_emails",
+    "schedule": env.float("MRV_REMINDER_INTERVAL_SECONDS", default=3600.0),
+}
 
 # --- operations: logs, metrics, security headers, upload limits (README, "Operations") ------------
 # Kept together at the end: they wrap what the sections above configure.

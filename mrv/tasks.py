@@ -33,6 +33,7 @@ from mrv.services.notifications import (
     NotificationEmailFailed,
     deadline_reminders_send,
     notification_email_send,
+    notification_emails_resend,
 )
 from mrv.services.verification import checks_run, job_fail, jobs_requeue_stuck
 from mrv.services.webhooks import deliveries_sweep, delivery_try
@@ -190,6 +191,13 @@ def send_deadline_reminders() -> int:
     """Periodic (Celery beat, MRV_REMINDER_INTERVAL_SECONDS): remind of deadlines 7 days and 1 day ahead,
     to facilities that have not met them; safe to run twice, or twice at once. How many were sent."""
     return deadline_reminders_send()
+
+
+@shared_task(name=background.RESEND_NOTIFICATION_EMAILS, autoretry_for=TRANSIENT, max_retries=3)
+def resend_notification_emails() -> int:
+    """Periodic (Celery beat, with the reminders): publish again the notification e-mails not sent after an
+    hour (an SMTP outage longer than the e-mail task's retries, a message lost with the broker)."""
+    return notification_emails_resend()
 
 
 class AllocationTask(JobTask):

@@ -42,6 +42,8 @@ SWEEP_WEBHOOKS = "mrv.sweep_webhooks"
 SEND_NOTIFICATION_EMAIL = "mrv.send_notification_email"
 #: The periodic reminders of deadlines 7 days and 1 day ahead (Celery beat): no arguments.
 SEND_DEADLINE_REMINDERS = "mrv.send_deadline_reminders"
+#: The periodic re-publication of notification e-mails not sent (Celery beat): no arguments.
+RESEND_NOTIFICATION_EMAILS = "mrv.resend_notification_emails"
 
 #: Raised inside a running task by its worker once the task passes its soft time limit.
 TimeLimitReached = SoftTimeLimitExceeded

@@ -130,6 +130,25 @@ def notification_email_send(*, notification_id: int) -> str:
     return f"sent to user {notification.user_id}"
 
 
+def notification_emails_resend(
+    *, older_than: timedelta = timedelta(hours=1), within: timedelta = timedelta(days=7)
+) -> int:
+    """Publish again the e-mail of every notification not e-mailed yet, made more than ``older_than`` and less
+    than ``within`` ago, to a user with an address (its task gave up after an SMTP outage, or its message
+    was lost with the broker); how many. Safe to run twice: the task sends a notification at most once."""
+    now = timezone.now()
+    pending = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, created_at__lte=now - older_than, created_at__gte=now - within
+        )
+        .exclude(user__email="")
+        .values_list("pk", flat=True)
+    )
+    for pk in pending:
+        enqueue_on_commit(SEND_NOTIFICATION_EMAIL, pk)
+    return len(pending)
+
+
 class NotificationEmailFailed(Exception):
     """The e-mail backend refused or could not be reached (the task retries)."""
 

@@ -420,6 +420,41 @@ def test_an_smtp_server_that_is_down_leaves_the_notification_to_be_sent_again(
     assert len(smtp.messages()) == 1
 
 
+def test_notification_emails_not_sent_after_an_hour_are_published_again(world: World) -> None:
+    """An e-mail whose task gave up (an SMTP outage longer than its retries) is published again by the beat
+    task: only unsent ones, older than an hour, younger than a week, to users with an address."""
+    from django.utils import timezone
+
+    from mrv.models import Notification
+    from mrv.services.notifications import notification_emails_resend
+
+    with_address, without = world.operator_a.user, world.operator_b.user
+    with_address.email = "operator@example.test"
+    with_address.save(update_fields=["email"])
+    made = {
+        name: notify(users=[user], kind="request_closed", subject=name, body="b", data={})[0]
+        for name, user in (
+            ("old", with_address),
+            ("recent", with_address),
+            ("sent", with_address),
+            ("stale", with_address),
+            ("no address", without),
+        )
+    }
+    now = timezone.now()
+    ages = {
+        "old": timedelta(hours=2),
+        "recent": timedelta(minutes=10),
+        "sent": timedelta(hours=2),
+        "stale": timedelta(days=8),
+        "no address": timedelta(hours=2),
+    }
+    for name, notification in made.items():
+        Notification.objects.filter(pk=notification.pk).update(created_at=now - ages[name])
+    Notification.objects.filter(pk=made["sent"].pk).update(emailed_at=now)
+    assert notification_emails_resend() == 1  # "old" only
+
+
 # -- deadlines -------------------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_deadlines_of_a_year_with_their_status(world: World) -> None:

@@ -74,6 +74,7 @@ def test_every_task_a_service_names_is_registered_under_that_name() -> None:
         background.SWEEP_WEBHOOKS,
         background.SEND_NOTIFICATION_EMAIL,
         background.SEND_DEADLINE_REMINDERS,
+        background.RESEND_NOTIFICATION_EMAILS,
     }
     assert names <= set(app.tasks)
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= names
