@@ -130,6 +130,7 @@ def xlsx_rows(content: bytes) -> int:
                 if declared is not None:
                     return min(declared, cap)
                 return _counted_rows(head, sheet, cap)
+    # zipfile raises NotImplementedError for a compression method it does not support
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
         return cap
 

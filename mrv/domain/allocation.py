@@ -33,7 +33,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 VERIFIED_EMISSIONS = "verified_emissions"
 INTENSITY_BENCHMARK = "intensity_benchmark"
@@ -254,19 +256,30 @@ class Surrendered:
     on: date
 
 
+def first_covering(obligation_: Decimal | None, surrendered: Iterable[tuple[T, Decimal]]) -> T | None:
+    """The key of the first of ``surrendered`` (``(key, allowances + offsets)`` in the order they were
+    recorded) after which the running total covers the obligation; None when none does (or there is no
+    obligation yet)."""
+    if obligation_ is None:
+        return None
+    total = ZERO
+    for key, amount in surrendered:
+        total += amount
+        if total >= obligation_:
+            return key
+    return None
+
+
 def status(
     *, obligation_: Decimal | None, surrenders: Iterable[Surrendered], due: date, today: date
 ) -> tuple[str, Decimal, Decimal]:
     """``(status, allowances, offsets)`` surrendered for a year (see the module's decisions)."""
-    allowances = offsets = ZERO
-    covered_on: date | None = None
-    for surrender in sorted(surrenders, key=lambda s: s.on):
-        allowances += surrender.allowances
-        offsets += surrender.offsets
-        if covered_on is None and obligation_ is not None and allowances + offsets >= obligation_:
-            covered_on = surrender.on
+    ordered = sorted(surrenders, key=lambda s: s.on)
+    allowances = sum((s.allowances for s in ordered), ZERO)
+    offsets = sum((s.offsets for s in ordered), ZERO)
     if obligation_ is None:
         return OPEN, allowances, offsets
+    covered_on = first_covering(obligation_, ((s.on, s.allowances + s.offsets) for s in ordered))
     if covered_on is not None:
         return (COMPLIANT if covered_on <= due else LATE), allowances, offsets
     return (DEFICIT if today > due else OPEN), allowances, offsets

@@ -65,22 +65,21 @@ def allocated_by_facility(plan: AllocationPlan | None, facility_ids: Sequence[in
 
 def obligations_met_at(facility_ids: Sequence[int], year: int) -> dict[int, datetime]:
     """When each facility's surrenders for ``year`` first covered its obligation (its verified direct
-    emissions in whole allowances): the time the covering surrender was recorded. Facilities with no
-    verified report, or not covered yet, are absent."""
+    emissions in whole allowances; :func:`mrv.domain.allocation.first_covering`): the time the covering
+    surrender was recorded. Facilities with no verified report, or not covered yet, are absent."""
     verified = verified_revisions(facility_ids, year)
-    obligations = {pk: rules.obligation(verified_direct(totals)) for pk, (_, totals) in verified.items()}
-    met: dict[int, datetime] = {}
-    surrendered: dict[int, Decimal] = defaultdict(Decimal)
+    recorded: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
     for facility_id, allowances, offsets, at in (
-        Surrender.objects.filter(facility_id__in=list(obligations), year=year)
+        Surrender.objects.filter(facility_id__in=list(verified), year=year)
         .order_by("recorded_at", "id")
         .values_list("facility_id", "allowances", "offsets", "recorded_at")
     ):
-        surrendered[facility_id] += allowances + offsets
-        obligation = obligations[facility_id]
-        if facility_id not in met and obligation is not None and surrendered[facility_id] >= obligation:
-            met[facility_id] = at
-    return met
+        recorded[facility_id].append((at, allowances + offsets))
+    met = {
+        pk: rules.first_covering(rules.obligation(verified_direct(totals)), recorded[pk])
+        for pk, (_, totals) in verified.items()
+    }
+    return {pk: at for pk, at in met.items() if at is not None}
 
 
 def compliance_rows(*, facilities: Sequence[Facility], year: int, today: date) -> list[dict[str, Any]]:
